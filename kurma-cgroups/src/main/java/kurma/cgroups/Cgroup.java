@@ -1,0 +1,174 @@
+package kurma.cgroups;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A container's cgroup: one directory in each host hierarchy (v1 controllers, the v2 tree, or
+ * both on a hybrid host). It is how Kurma finds, signals and removes every process of a
+ * container, and (in {@code linux.resources}) where limits are written.
+ *
+ * @param dirs the container's directory in every hierarchy, in host order
+ */
+public record Cgroup(List<Dir> dirs) {
+
+    /** The container's directory in one hierarchy. */
+    public record Dir(Hierarchy hierarchy, Path path) {}
+
+    /**
+     * Where the container's cgroup goes. An absolute cgroupsPath is taken from each
+     * hierarchy's root, a relative one from the cgroup of the calling process (as runc does),
+     * and none means {@code /kurma/ID}.
+     */
+    public static Cgroup resolve(CgroupHost host, String cgroupsPath, String id, String selfCgroupFile) {
+        String path = cgroupsPath == null || cgroupsPath.isEmpty() ? "/kurma/" + id : cgroupsPath;
+        if (path.contains(":")) {
+            throw new IllegalArgumentException("linux.cgroupsPath \"" + path
+                    + "\" is in systemd slice:prefix:name form; the systemd cgroup driver is not implemented, use a cgroupfs path");
+        }
+        for (String part : path.split("/")) {
+            if (part.equals("..")) throw new IllegalArgumentException("linux.cgroupsPath \"" + path + "\" must not contain \"..\"");
+        }
+        List<Dir> dirs = new ArrayList<>();
+        for (Hierarchy h : host.hierarchies()) {
+            String base = path.startsWith("/") ? "" : ownCgroup(h, selfCgroupFile);
+            dirs.add(new Dir(h, Path.of(h.mountPoint(), base, path).normalize()));
+        }
+        return new Cgroup(List.copyOf(dirs));
+    }
+
+    /** The caller's cgroup in hierarchy h, relative to the hierarchy's mount, from /proc/self/cgroup text. */
+    private static String ownCgroup(Hierarchy h, String selfCgroupFile) {
+        for (String line : selfCgroupFile.split("\n")) {
+            String[] f = line.split(":", 3);
+            if (f.length == 3 && h.matchesProcLine(f[1])) {
+                String p = f[2];
+                if (!h.root().equals("/") && p.startsWith(h.root())) p = p.substring(h.root().length());
+                return p;
+            }
+        }
+        return "/";
+    }
+
+    /**
+     * Creates the directories that do not exist yet and returns them, parents first, so that
+     * delete removes exactly what this container added. On a v1 cpuset hierarchy a new cgroup
+     * starts with no cpus and mems, so each created level copies its parent's.
+     */
+    public List<Path> create() {
+        List<Path> created = new ArrayList<>();
+        try {
+            for (Dir d : dirs) {
+                Path mount = Path.of(d.hierarchy().mountPoint());
+                List<Path> missing = new ArrayList<>();
+                for (Path p = d.path(); p != null && p.startsWith(mount) && !Files.isDirectory(p); p = p.getParent()) {
+                    missing.addFirst(p);
+                }
+                for (Path p : missing) {
+                    try {
+                        Files.createDirectory(p);
+                        created.add(p);
+                    } catch (FileAlreadyExistsException raced) {
+                        continue; // another container made the shared parent at the same time
+                    }
+                    if (!d.hierarchy().unified() && d.hierarchy().controllers().contains("cpuset")) {
+                        for (String f : List.of("cpuset.cpus", "cpuset.mems")) {
+                            String v = Files.readString(p.getParent().resolve(f)).trim();
+                            Files.writeString(p.resolve(f), v);
+                        }
+                    }
+                }
+            }
+            return created;
+        } catch (IOException e) {
+            remove(created);
+            throw new UncheckedIOException("creating cgroup: " + e.getMessage(), e);
+        }
+    }
+
+    /** The files a process writes "0" to in order to join this cgroup. */
+    public List<Path> procsFiles() {
+        List<Path> out = new ArrayList<>();
+        for (Dir d : dirs) out.add(d.path().resolve("cgroup.procs"));
+        return out;
+    }
+
+    /** Every process in the cgroup (and its sub-cgroups), read from one hierarchy. */
+    public Set<Integer> pids() {
+        Set<Integer> out = new LinkedHashSet<>();
+        if (dirs.isEmpty()) return out;
+        // Any hierarchy holds every process of the container; prefer one always present.
+        Dir d = dirs.getFirst();
+        for (Dir c : dirs) {
+            if (c.hierarchy() != null && (c.hierarchy().controllers().contains("pids") || c.hierarchy().unified())) {
+                d = c;
+                break;
+            }
+        }
+        collect(d.path(), out);
+        return out;
+    }
+
+    private static void collect(Path dir, Set<Integer> out) {
+        try {
+            for (String line : Files.readAllLines(dir.resolve("cgroup.procs"))) {
+                if (!line.isBlank()) out.add(Integer.parseInt(line.trim()));
+            }
+            try (var children = Files.newDirectoryStream(dir, Files::isDirectory)) {
+                for (Path c : children) collect(c, out);
+            }
+        } catch (NoSuchFileException gone) {
+            // removed already: no processes
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + dir + "/cgroup.procs", e);
+        }
+    }
+
+    /**
+     * Removes directories made by {@link #create()}, deepest first. A parent still used by
+     * another container (EBUSY, or not empty) stays. Retries briefly while killed processes
+     * finish exiting.
+     */
+    public static List<String> remove(List<Path> created) {
+        List<String> left = new ArrayList<>();
+        for (Path p : created.reversed()) {
+            if (hasSubdirectory(p)) {
+                left.add(p.toString()); // a parent another container still uses
+                continue;
+            }
+            boolean done = false;
+            for (int attempt = 0; attempt < 200 && !done; attempt++) {
+                try {
+                    Files.deleteIfExists(p);
+                    done = true;
+                } catch (IOException e) {
+                    // EBUSY: processes are still leaving; wait a little
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+            }
+            if (!done) left.add(p.toString());
+        }
+        return left;
+    }
+
+    private static boolean hasSubdirectory(Path p) {
+        try (var children = Files.newDirectoryStream(p, Files::isDirectory)) {
+            return children.iterator().hasNext();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}

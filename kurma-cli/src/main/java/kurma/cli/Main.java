@@ -1,0 +1,231 @@
+package kurma.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import kurma.runtime.Containers;
+import kurma.runtime.KurmaException;
+import kurma.spec.DefaultSpec;
+import kurma.spec.Json;
+
+/**
+ * kurma-runtime: a runc-compatible command line over the Kurma runtime library.
+ *
+ * <p>Engines run this several times per container, so nothing here loads more than the
+ * command at hand needs: no reflection, no framework, JSON by hand.
+ */
+public final class Main {
+    private static final String VERSION = "0.1.0";
+
+    private static final String USAGE = """
+            usage: kurma-runtime [global flags] COMMAND [flags] [args]
+
+            global flags: --root DIR (default /run/kurma), --log FILE, --log-format text|json, --debug
+
+            commands:
+              create [--bundle|-b DIR] [--pid-file F] [--console-socket S] [--preserve-fds N] [--no-pivot] ID
+              start ID
+              run [--detach|-d] [--bundle|-b DIR] [--pid-file F] [--preserve-fds N] [--no-pivot] ID
+              state ID
+              kill [--all|-a] ID [SIGNAL]
+              delete [--force|-f] ID
+              list [--format|-f table|json] [--quiet|-q]
+              spec [--bundle|-b DIR]
+              features
+              version""";
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private Log log;
+
+    private Main(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+        this.log = new Log(null, "text", false, err);
+    }
+
+    public static void main(String[] argv) {
+        int code = new Main(System.out, System.err).run(List.of(argv));
+        System.out.flush();
+        System.err.flush();
+        // halt, not exit: System.exit initialises the JDK's logging to record the exit, which
+        // costs ~10 ms per invocation; there are no shutdown hooks to run.
+        Runtime.getRuntime().halt(code);
+    }
+
+    int run(List<String> argv) {
+        try {
+            Args global = Args.parse(argv, new String[] {"root", "log", "log-format", "criu"},
+                    new String[] {"debug", "systemd-cgroup", "help|h", "version|v", "rootless"}, true);
+            log = new Log(global.value("log"), global.value("log-format"), global.has("debug"), err);
+            if (global.has("version")) return version();
+            if (global.positional.isEmpty() || global.has("help")) {
+                out.println(USAGE);
+                return global.has("help") ? 0 : 1;
+            }
+            if (global.has("systemd-cgroup")) {
+                throw new KurmaException("--systemd-cgroup: the systemd cgroup driver is not implemented; use cgroupfs paths");
+            }
+            Path root = Path.of(global.value("root") != null ? global.value("root") : "/run/kurma");
+            String cmd = global.positional.getFirst();
+            List<String> rest = global.positional.subList(1, global.positional.size());
+            return command(cmd, rest, new Containers(root));
+        } catch (UsageException e) {
+            log.error(e.getMessage());
+            return 2;
+        } catch (KurmaException e) {
+            log.error(e.getMessage());
+            return 1;
+        } catch (RuntimeException e) {
+            // A bug rather than bad input: keep the one-line contract, but say what broke.
+            log.error("internal error: " + e);
+            return 1;
+        }
+    }
+
+    private int command(String cmd, List<String> rest, Containers c) {
+        switch (cmd) {
+            case "create" -> {
+                Args a = Args.parse(rest, new String[] {"bundle|b", "pid-file", "console-socket", "preserve-fds"},
+                        new String[] {"no-pivot", "no-new-keyring"}, false);
+                a.expect(1, "kurma-runtime create [flags] ID");
+                c.create(a.positional.getFirst(), bundle(a), createOptions(a));
+                return 0;
+            }
+            case "run" -> {
+                Args a = Args.parse(rest, new String[] {"bundle|b", "pid-file", "console-socket", "preserve-fds"},
+                        new String[] {"detach|d", "no-pivot", "no-new-keyring", "keep"}, false);
+                a.expect(1, "kurma-runtime run [flags] ID");
+                String id = a.positional.getFirst();
+                if (a.has("detach")) {
+                    c.create(id, bundle(a), createOptions(a));
+                    c.start(id);
+                    return 0;
+                }
+                return c.run(id, bundle(a), createOptions(a));
+            }
+            case "start" -> {
+                Args a = Args.parse(rest, new String[0], new String[0], false);
+                a.expect(1, "kurma-runtime start ID");
+                c.start(a.positional.getFirst());
+                return 0;
+            }
+            case "state" -> {
+                Args a = Args.parse(rest, new String[0], new String[0], false);
+                a.expect(1, "kurma-runtime state ID");
+                out.println(Json.writePretty(c.state(a.positional.getFirst())));
+                return 0;
+            }
+            case "kill" -> {
+                Args a = Args.parse(rest, new String[0], new String[] {"all|a"}, false);
+                if (a.positional.isEmpty() || a.positional.size() > 2) {
+                    throw new UsageException("usage: kurma-runtime kill [--all] ID [SIGNAL]");
+                }
+                int sig = a.positional.size() == 2 ? Signals.parse(a.positional.get(1)) : 15;
+                c.kill(a.positional.getFirst(), sig, a.has("all"));
+                return 0;
+            }
+            case "delete" -> {
+                Args a = Args.parse(rest, new String[0], new String[] {"force|f"}, false);
+                a.expect(1, "kurma-runtime delete [--force] ID");
+                c.delete(a.positional.getFirst(), a.has("force"));
+                return 0;
+            }
+            case "list" -> {
+                Args a = Args.parse(rest, new String[] {"format|f"}, new String[] {"quiet|q"}, false);
+                a.expect(0, "kurma-runtime list [--format table|json] [--quiet]");
+                list(c.list(), a.value("format") == null ? "table" : a.value("format"), a.has("quiet"));
+                return 0;
+            }
+            case "spec" -> {
+                Args a = Args.parse(rest, new String[] {"bundle|b"}, new String[] {"rootless"}, false);
+                a.expect(0, "kurma-runtime spec [--bundle DIR]");
+                if (a.has("rootless")) throw new KurmaException("spec --rootless: rootless containers are not implemented");
+                Path config = Path.of(a.value("bundle") != null ? a.value("bundle") : ".").resolve("config.json");
+                try {
+                    Files.writeString(config, DefaultSpec.JSON, java.nio.file.StandardOpenOption.CREATE_NEW,
+                            java.nio.file.StandardOpenOption.WRITE);
+                } catch (FileAlreadyExistsException e) {
+                    throw new KurmaException("File " + config + " exists. Remove it first");
+                } catch (IOException e) {
+                    throw new KurmaException("cannot write " + config + ": " + e.getMessage(), e);
+                }
+                return 0;
+            }
+            case "features" -> {
+                Args.parse(rest, new String[0], new String[0], false).expect(0, "kurma-runtime features");
+                out.println(Json.writePretty(Features.describe()));
+                return 0;
+            }
+            case "version" -> {
+                return version();
+            }
+            case "help" -> {
+                out.println(USAGE);
+                return 0;
+            }
+            default -> throw new UsageException("unknown command \"" + cmd + "\"; see kurma-runtime --help");
+        }
+    }
+
+    private int version() {
+        out.println("kurma-runtime version " + VERSION);
+        out.println("spec: " + kurma.runtime.ContainerState.OCI_VERSION);
+        return 0;
+    }
+
+    private static Path bundle(Args a) {
+        return Path.of(a.value("bundle") != null ? a.value("bundle") : ".");
+    }
+
+    private static Containers.CreateOptions createOptions(Args a) {
+        int preserve = a.intValue("preserve-fds", 0);
+        if (preserve < 0) throw new UsageException("--preserve-fds must not be negative");
+        String pidFile = a.value("pid-file");
+        return new Containers.CreateOptions(pidFile == null ? null : Path.of(pidFile), preserve, a.has("no-pivot"),
+                a.value("console-socket"));
+    }
+
+    private void list(List<Map<String, Object>> states, String format, boolean quiet) {
+        if (quiet) {
+            for (Map<String, Object> s : states) out.println(s.get("id"));
+            return;
+        }
+        switch (format) {
+            case "json" -> out.println(Json.write(new ArrayList<Object>(states)));
+            case "table" -> {
+                List<String[]> rows = new ArrayList<>();
+                rows.add(new String[] {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"});
+                for (Map<String, Object> s : states) {
+                    rows.add(new String[] {String.valueOf(s.get("id")), String.valueOf(s.get("pid")),
+                        String.valueOf(s.get("status")), String.valueOf(s.get("bundle")),
+                        String.valueOf(s.get("created")), "root"});
+                }
+                int[] w = new int[6];
+                for (String[] r : rows) for (int i = 0; i < 6; i++) w[i] = Math.max(w[i], r[i].length());
+                for (String[] r : rows) {
+                    StringBuilder sb = new StringBuilder();
+                    for (int i = 0; i < 6; i++) {
+                        sb.append(r[i]);
+                        if (i < 5) sb.repeat(' ', w[i] - r[i].length() + 3);
+                    }
+                    out.println(sb);
+                }
+            }
+            default -> throw new UsageException("--format must be table or json, got \"" + format + "\"");
+        }
+    }
+
+    /** Exposed for the AOT training run; see {@link Train}. */
+    static int runForTraining(String... argv) {
+        return new Main(new PrintStream(PrintStream.nullOutputStream()), new PrintStream(PrintStream.nullOutputStream()))
+                .run(Arrays.asList(argv));
+    }
+}

@@ -1,0 +1,83 @@
+package kurma.runtime;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import kurma.spec.Json;
+
+/**
+ * What Kurma keeps about one container between invocations (state.json in its state dir).
+ * The OCI state ({@link #toOci}) is derived from it plus the live status.
+ *
+ * @param pidStartTime the init process's start time (field 22 of /proc/PID/stat), so a
+ *     recycled pid is never mistaken for the container
+ * @param cgroupDirs the container's cgroup directory in every hierarchy
+ * @param cgroupCreated the cgroup directories this container created, parents first: what
+ *     delete removes
+ */
+public record ContainerState(
+        String id,
+        int pid,
+        long pidStartTime,
+        String bundle,
+        String rootfs,
+        String created,
+        Map<String, String> annotations,
+        List<String> cgroupDirs,
+        List<String> cgroupCreated) {
+
+    public static final String OCI_VERSION = "1.2.0";
+
+    public Map<String, Object> toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", id);
+        m.put("pid", (long) pid);
+        m.put("pidStartTime", pidStartTime);
+        m.put("bundle", bundle);
+        m.put("rootfs", rootfs);
+        m.put("created", created);
+        m.put("annotations", new LinkedHashMap<>(annotations));
+        m.put("cgroupDirs", new ArrayList<Object>(cgroupDirs));
+        m.put("cgroupCreated", new ArrayList<Object>(cgroupCreated));
+        return m;
+    }
+
+    @SuppressWarnings("unchecked")
+    public static ContainerState fromJson(String text) {
+        Map<String, Object> m = (Map<String, Object>) Json.parse(text);
+        return new ContainerState(
+                (String) m.get("id"),
+                ((Long) m.get("pid")).intValue(),
+                (Long) m.get("pidStartTime"),
+                (String) m.get("bundle"),
+                (String) m.get("rootfs"),
+                (String) m.get("created"),
+                (Map<String, String>) (Map<?, ?>) m.getOrDefault("annotations", Map.of()),
+                (List<String>) (List<?>) m.getOrDefault("cgroupDirs", List.of()),
+                (List<String>) (List<?>) m.getOrDefault("cgroupCreated", List.of()));
+    }
+
+    /** The OCI runtime-spec state object for `state` and `list --format json`. */
+    public Map<String, Object> toOci(Status status) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("ociVersion", OCI_VERSION);
+        m.put("id", id);
+        m.put("pid", status == Status.STOPPED ? 0L : (long) pid);
+        m.put("status", status.text());
+        m.put("bundle", bundle);
+        m.put("rootfs", rootfs);
+        m.put("created", created);
+        m.put("owner", "");
+        if (!annotations.isEmpty()) m.put("annotations", new LinkedHashMap<>(annotations));
+        return m;
+    }
+
+    public List<Path> cgroupCreatedPaths() {
+        List<Path> out = new ArrayList<>();
+        for (String s : cgroupCreated) out.add(Path.of(s));
+        return out;
+    }
+}

@@ -1,0 +1,182 @@
+package kurma.runtime;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import kurma.spec.Json;
+
+/**
+ * Container state under {@code --root}: one directory per container holding state.json, the
+ * start fifo and a lock file. Every command that reads or changes a container holds its lock,
+ * so concurrent commands on one container run one after the other; state.json is replaced
+ * atomically (write, fsync, rename), so a reader never sees half of it.
+ */
+public final class StateStore {
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.+\\-]{0,1023}");
+    static final String STATE = "state.json", LOCK = "lock", FIFO = "exec.fifo";
+
+    private final Path root;
+
+    public StateStore(Path root) {
+        this.root = root.toAbsolutePath();
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public Path dir(String id) {
+        checkId(id);
+        return root.resolve(id);
+    }
+
+    public static void checkId(String id) {
+        if (id == null || !ID.matcher(id).matches()) {
+            throw new KurmaException("invalid container id \"" + id + "\": use letters, digits and _ . + - (not first)");
+        }
+    }
+
+    /** A held container lock; closing releases it. */
+    public static final class Lock implements AutoCloseable {
+        private final FileChannel channel;
+        private final FileLock lock;
+
+        private Lock(FileChannel channel, FileLock lock) {
+            this.channel = channel;
+            this.lock = lock;
+        }
+
+        @Override
+        public void close() {
+            try {
+                lock.release();
+            } catch (IOException ignored) {
+                // closing the channel releases it too
+            }
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // nothing more to release
+            }
+        }
+    }
+
+    /** Creates the directory of a new container and locks it; fails if the id is taken. */
+    public Lock create(String id) {
+        Path d = dir(id);
+        try {
+            Files.createDirectories(root);
+            Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+        } catch (FileAlreadyExistsException e) {
+            throw new KurmaException("container \"" + id + "\" already exists");
+        } catch (IOException e) {
+            throw new KurmaException("cannot create state directory " + d + ": " + e.getMessage(), e);
+        }
+        return lockFile(d);
+    }
+
+    /** Locks an existing container; fails with "does not exist" otherwise. */
+    public Lock lock(String id) {
+        Path d = dir(id);
+        if (!Files.isDirectory(d)) throw notFound(id);
+        Lock l = lockFile(d);
+        if (!Files.isDirectory(d)) { // deleted while we waited for the lock
+            l.close();
+            throw notFound(id);
+        }
+        return l;
+    }
+
+    static KurmaException notFound(String id) {
+        return new KurmaException("container \"" + id + "\" does not exist");
+    }
+
+    private static Lock lockFile(Path d) {
+        try {
+            FileChannel ch = FileChannel.open(d.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            return new Lock(ch, ch.lock());
+        } catch (NoSuchFileException e) {
+            throw new KurmaException("container state directory " + d + " vanished");
+        } catch (IOException e) {
+            throw new KurmaException("cannot lock " + d + ": " + e.getMessage(), e);
+        }
+    }
+
+    public ContainerState read(String id) {
+        Path f = dir(id).resolve(STATE);
+        try {
+            return ContainerState.fromJson(Files.readString(f));
+        } catch (NoSuchFileException e) {
+            throw notFound(id);
+        } catch (IOException | RuntimeException e) {
+            throw new KurmaException("cannot read " + f + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void write(ContainerState s) {
+        writeAtomically(dir(s.id()).resolve(STATE), Json.write(s.toJson()));
+    }
+
+    /** Writes a file so that readers see either the old or the whole new content. */
+    public static void writeAtomically(Path target, String content) {
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                ch.write(java.nio.ByteBuffer.wrap(content.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // best effort
+            }
+            throw new KurmaException("cannot write " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Ids of all containers that have a state file, sorted. */
+    public List<String> ids() {
+        List<String> out = new ArrayList<>();
+        if (!Files.isDirectory(root)) return out;
+        try (Stream<Path> s = Files.list(root)) {
+            s.filter(p -> Files.isRegularFile(p.resolve(STATE))).map(p -> p.getFileName().toString())
+                    .sorted(Comparator.naturalOrder()).forEach(out::add);
+        } catch (IOException e) {
+            throw new KurmaException("cannot list " + root + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    /** Removes a container's directory and everything in it. */
+    public void remove(String id) {
+        Path d = dir(id);
+        try (Stream<Path> s = Files.walk(d)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (NoSuchFileException gone) {
+            // already removed
+        } catch (IOException e) {
+            throw new KurmaException("cannot remove " + d + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package kurma.runtime.plan;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An ordered launch plan: what stage2 will do, step by step. Each step keeps a readable
+ * rendering of itself, so that when stage2 reports "step 12 failed with ENOENT" the user reads
+ * {@code mount proc on /proc (type proc): No such file or directory}.
+ */
+public final class Plan {
+    /** One argument: a string, or an unsigned 64-bit integer. */
+    public sealed interface Arg permits Str, U64 {}
+
+    public record Str(String value) implements Arg {}
+
+    public record U64(long value) implements Arg {}
+
+    /** One operation with its arguments and a human description for errors. */
+    public record Step(Op op, List<Arg> args, String description) {}
+
+    static final int MAGIC = 0x324d524b; // "KRM2"
+    static final int VERSION = 1;
+
+    private final List<Step> steps = new ArrayList<>();
+
+    public Plan add(String description, Op op, Object... args) {
+        List<Arg> list = new ArrayList<>(args.length);
+        for (Object a : args) {
+            switch (a) {
+                case String s -> {
+                    if (s.indexOf('\0') >= 0) throw new IllegalArgumentException(description + ": NUL byte in argument");
+                    list.add(new Str(s));
+                }
+                case Long l -> list.add(new U64(l));
+                case Integer i -> list.add(new U64(i));
+                default -> throw new IllegalArgumentException("plan argument of type " + a.getClass());
+            }
+        }
+        steps.add(new Step(op, List.copyOf(list), description));
+        return this;
+    }
+
+    public List<Step> steps() {
+        return List.copyOf(steps);
+    }
+
+    /** The description of step {@code index}, for stage2 error reports. */
+    public String describe(int index) {
+        if (index < 0 || index >= steps.size()) return "reading the launch plan";
+        return steps.get(index).description();
+    }
+
+    /** The wire form stage2 reads (stage2/PLAN.md). */
+    public byte[] encode() {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        ByteBuffer small = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        for (Step s : steps) {
+            small.clear();
+            small.putShort((short) s.op().code).putShort((short) s.args().size());
+            body.write(small.array(), 0, 4);
+            for (Arg a : s.args()) {
+                byte[] bytes = switch (a) {
+                    case Str str -> str.value().getBytes(StandardCharsets.UTF_8);
+                    case U64 u -> ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(u.value()).array();
+                };
+                small.clear();
+                small.putInt(bytes.length);
+                body.write(small.array(), 0, 4);
+                body.write(bytes, 0, bytes.length);
+            }
+        }
+        byte[] b = body.toByteArray();
+        ByteBuffer out = ByteBuffer.allocate(16 + b.length).order(ByteOrder.LITTLE_ENDIAN);
+        out.putInt(MAGIC).putInt(VERSION).putInt(steps.size()).putInt(b.length).put(b);
+        return out.array();
+    }
+}

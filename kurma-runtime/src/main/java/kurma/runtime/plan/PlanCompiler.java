@@ -1,0 +1,331 @@
+package kurma.runtime.plan;
+
+import static kurma.runtime.plan.MountOptions.MS_BIND;
+import static kurma.runtime.plan.MountOptions.MS_NODEV;
+import static kurma.runtime.plan.MountOptions.MS_NOEXEC;
+import static kurma.runtime.plan.MountOptions.MS_NOSUID;
+import static kurma.runtime.plan.MountOptions.MS_RDONLY;
+import static kurma.runtime.plan.MountOptions.MS_REC;
+import static kurma.runtime.plan.MountOptions.MS_REMOUNT;
+import static kurma.runtime.plan.MountOptions.MS_SLAVE;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import kurma.cgroups.Cgroup;
+import kurma.spec.ConfigException;
+import kurma.spec.Spec;
+
+/**
+ * Compiles a container's config into the launch plan stage2 executes. All decisions live
+ * here: ordering, defaults, which devices exist, how a cgroup mount is built. The order
+ * follows what the kernel requires: join the cgroup before creating a cgroup namespace,
+ * create namespaces before forking into the new pid namespace, mount before pivot_root,
+ * resolve the program and wait for {@code start} while still root, switch user last.
+ */
+public final class PlanCompiler {
+
+    /** Everything the plan depends on besides config.json. */
+    public record Context(Spec spec, Path bundle, Path rootfs, Path stateDir, String fifoName, Cgroup cgroup,
+            boolean noPivot, int lastCap) {}
+
+    private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    private static final long S_IFCHR = 0020000, S_IFBLK = 0060000, S_IFIFO = 0010000;
+
+    /** The devices every container gets unless /dev is bind-mounted from the host. */
+    private static final List<Spec.Device> DEFAULT_DEVICES = List.of(
+            new Spec.Device("c", "/dev/null", 1, 3, 0666L, 0L, 0L),
+            new Spec.Device("c", "/dev/zero", 1, 5, 0666L, 0L, 0L),
+            new Spec.Device("c", "/dev/full", 1, 7, 0666L, 0L, 0L),
+            new Spec.Device("c", "/dev/random", 1, 8, 0666L, 0L, 0L),
+            new Spec.Device("c", "/dev/urandom", 1, 9, 0666L, 0L, 0L),
+            new Spec.Device("c", "/dev/tty", 5, 0, 0666L, 0L, 0L));
+
+    private final Context ctx;
+    private final Spec spec;
+    private final Plan plan = new Plan();
+
+    private PlanCompiler(Context ctx) {
+        this.ctx = ctx;
+        this.spec = ctx.spec();
+    }
+
+    public static Plan compile(Context ctx) {
+        return new PlanCompiler(ctx).build();
+    }
+
+    private Plan build() {
+        Spec.Process process = spec.process();
+        if (process == null) throw new ConfigException("process: is required to create a container");
+        Spec.Linux linux = spec.linux();
+        validateNamespaces(linux);
+
+        // 1. First process: join the cgroup, then namespaces, then fork into the pid namespace.
+        for (Path procs : ctx.cgroup().procsFiles()) {
+            plan.add("join cgroup " + procs.getParent(), Op.WRITE_FILE, procs.toString(), "0");
+        }
+        long unshare = 0;
+        List<Spec.Namespace> joins = new ArrayList<>();
+        for (Spec.Namespace ns : linux.namespaces()) {
+            if (ns.path() != null && !ns.path().isEmpty()) joins.add(ns);
+            else if (!ns.type().equals("pid")) unshare |= Linux.NAMESPACES.get(ns.type());
+        }
+        // The mount namespace is joined last: the other namespace paths are host paths.
+        joins.sort((a, b) -> Boolean.compare(a.type().equals("mount"), b.type().equals("mount")));
+        for (Spec.Namespace ns : joins) {
+            plan.add("join " + ns.type() + " namespace " + ns.path(), Op.SETNS, ns.path(), Linux.NAMESPACES.get(ns.type()));
+        }
+        if (unshare != 0) plan.add("create namespaces", Op.UNSHARE, unshare);
+        Spec.Namespace pid = linux.namespace("pid");
+        long fork = Linux.CLONE_PARENT | (pid != null && (pid.path() == null || pid.path().isEmpty()) ? Linux.CLONE_NEWPID : 0);
+        plan.add("fork the container process", Op.FORK, fork);
+
+        // 2. The container's init: its own session, the state dir (for the start fifo), the rootfs.
+        plan.add("create a new session", Op.SETSID);
+        plan.add("open state directory " + ctx.stateDir(), Op.OPEN_STATE_DIR, ctx.stateDir().toString());
+        rootfs(linux);
+        if (spec.hostname() != null && !spec.hostname().isEmpty()) {
+            plan.add("set hostname \"" + spec.hostname() + "\"", Op.SETHOSTNAME, spec.hostname());
+        }
+        if (spec.domainname() != null && !spec.domainname().isEmpty()) {
+            plan.add("set domainname \"" + spec.domainname() + "\"", Op.SETDOMAINNAME, spec.domainname());
+        }
+        rlimits(process);
+        if (process.oomScoreAdj() != null) {
+            plan.add("set oom_score_adj " + process.oomScoreAdj(), Op.OOM_SCORE_ADJ, String.valueOf(process.oomScoreAdj()));
+        }
+
+        // 3. Check the program exists and the cwd is there, tell create we are ready, wait for start.
+        plan.add("change to working directory " + process.cwd(), Op.CHDIR, process.cwd());
+        String program = process.args().getFirst();
+        plan.add("find program \"" + program + "\" in the container", Op.FIND_EXEC, program, pathVar(process.env()));
+        plan.add("report ready", Op.READY);
+        plan.add("wait for start", Op.WAIT_START, ctx.fifoName());
+
+        // 4. Become the configured user with the configured capabilities, then exec.
+        user(process);
+        if (process.noNewPrivileges()) plan.add("set no_new_privs", Op.NO_NEW_PRIVS);
+        Object[] exec = new Object[1 + process.args().size() + process.env().size()];
+        exec[0] = (long) process.args().size();
+        int i = 1;
+        for (String a : process.args()) exec[i++] = a;
+        for (String e : process.env()) exec[i++] = e;
+        plan.add("exec " + program, Op.EXEC, exec);
+        return plan;
+    }
+
+    private void validateNamespaces(Spec.Linux linux) {
+        for (Spec.Namespace ns : linux.namespaces()) {
+            if (!Linux.NAMESPACES.containsKey(ns.type())) {
+                throw new ConfigException("linux.namespaces: unknown namespace type \"" + ns.type() + "\"");
+            }
+            if (ns.type().equals("user")) {
+                throw new ConfigException("linux.namespaces: user namespaces are not implemented yet");
+            }
+        }
+        if (linux.namespace("mount") == null) {
+            throw new ConfigException("linux.namespaces: a mount namespace is required to set up the root filesystem");
+        }
+        if (spec.hostname() != null && !spec.hostname().isEmpty() && linux.namespace("uts") == null) {
+            throw new ConfigException("hostname: setting it needs a uts namespace");
+        }
+        if (spec.domainname() != null && !spec.domainname().isEmpty() && linux.namespace("uts") == null) {
+            throw new ConfigException("domainname: setting it needs a uts namespace");
+        }
+    }
+
+    // ------------------------------------------------------------------ root filesystem
+
+    private void rootfs(Spec.Linux linux) {
+        String root = ctx.rootfs().toString();
+        // Nothing we mount may propagate back to the host: make the whole tree slave first.
+        plan.add("make / a recursive slave mount", Op.MOUNT, "", "/", "", MS_SLAVE | MS_REC, "");
+        plan.add("bind " + root + " onto itself", Op.MOUNT, root, root, "", MS_BIND | MS_REC, "");
+        plan.add("open root " + root, Op.OPEN_ROOT, root);
+
+        boolean devFromHost = false;
+        for (Spec.Mount m : spec.mounts()) {
+            if (RootPath.relative(ctx.rootfs(), m.destination(), "mount destination").equals("dev")
+                    && MountOptions.parse(m.type(), m.options()).bind()) {
+                devFromHost = true;
+            }
+            mount(m);
+        }
+        if (!devFromHost) devices(linux);
+
+        if (ctx.noPivot()) plan.add("move root " + root + " to /", Op.MOVE_ROOT, root);
+        else plan.add("pivot_root to " + root, Op.PIVOT_ROOT, root);
+
+        if (linux.rootfsPropagation() != null && !linux.rootfsPropagation().isEmpty()) {
+            Long p = MountOptions.propagation(linux.rootfsPropagation());
+            if (p == null) throw new ConfigException("linux.rootfsPropagation: unknown value \"" + linux.rootfsPropagation() + "\"");
+            plan.add("set root propagation " + linux.rootfsPropagation(), Op.MOUNT, "", "/", "", p, "");
+        }
+        for (Map.Entry<String, String> s : linux.sysctl().entrySet()) {
+            String key = s.getKey();
+            if (key.contains("..") || key.startsWith("/") || key.isEmpty()) {
+                throw new ConfigException("linux.sysctl: bad key \"" + key + "\"");
+            }
+            plan.add("set sysctl " + key + "=" + s.getValue(), Op.WRITE_FILE, "/proc/sys/" + key.replace('.', '/'), s.getValue());
+        }
+        for (String p : linux.readonlyPaths()) plan.add("make " + p + " read-only", Op.READONLY, absolute(p, "linux.readonlyPaths"));
+        for (String p : linux.maskedPaths()) plan.add("mask " + p, Op.MASK, absolute(p, "linux.maskedPaths"));
+        if (spec.root().readonly()) {
+            plan.add("make the root filesystem read-only", Op.MOUNT, "", "/", "", MS_BIND | MS_REMOUNT | MS_RDONLY, "");
+        }
+    }
+
+    private static String absolute(String p, String field) {
+        if (!p.startsWith("/")) throw new ConfigException(field + ": \"" + p + "\" is not an absolute path");
+        return p;
+    }
+
+    private void mount(Spec.Mount m) {
+        String dest = RootPath.relative(ctx.rootfs(), m.destination(), "mount destination");
+        MountOptions o = MountOptions.parse(m.type(), m.options());
+        if (m.type().equals("cgroup") || m.type().equals("cgroup2")) {
+            cgroupMount(dest, o);
+            return;
+        }
+        String what = "mount " + (m.source().isEmpty() ? m.type() : m.source()) + " on " + m.destination();
+        if (o.bind()) {
+            Path source = ctx.bundle().resolve(m.source());
+            if (!Files.exists(source)) {
+                throw new ConfigException("mount source \"" + m.source() + "\" for " + m.destination() + " does not exist");
+            }
+            if (Files.isDirectory(source)) plan.add("create mount point " + m.destination(), Op.MKDIR_IN_ROOT, dest, 0755L);
+            else plan.add("create mount point " + m.destination(), Op.MKFILE_IN_ROOT, dest, 0644L);
+            plan.add("bind " + what, Op.MOUNT_IN_ROOT, source.toString(), dest, "", MS_BIND | (o.recursive() ? MS_REC : 0), "");
+            // A bind mount takes its flags only from a second, remounting call.
+            if (o.flags() != 0 || o.clearFlags() != 0) {
+                plan.add("remount " + m.destination() + " with " + String.join(",", m.options()), Op.MOUNT_IN_ROOT,
+                        "", dest, "", MS_BIND | MS_REMOUNT | o.flags(), "");
+            }
+        } else {
+            plan.add("create mount point " + m.destination(), Op.MKDIR_IN_ROOT, dest, 0755L);
+            plan.add(what + " (type " + m.type() + ")", Op.MOUNT_IN_ROOT, m.source(), dest, m.type(), o.flags(), o.data());
+        }
+        if (o.propagation() != 0) {
+            plan.add("set propagation of " + m.destination(), Op.MOUNT_IN_ROOT, "", dest, "", o.propagation(), "");
+        }
+    }
+
+    /**
+     * A "cgroup" mount shows the container its own cgroup: a tmpfs with one bind of the
+     * container's directory per host hierarchy (v1 and hybrid), or the one v2 directory.
+     */
+    private void cgroupMount(String dest, MountOptions o) {
+        long flags = o.flags() & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
+        List<Cgroup.Dir> dirs = ctx.cgroup().dirs();
+        plan.add("create mount point /" + dest, Op.MKDIR_IN_ROOT, dest, 0755L);
+        boolean single = dirs.size() == 1 && dirs.getFirst().hierarchy().unified();
+        if (single) {
+            bindCgroup(dirs.getFirst(), dest, flags);
+            return;
+        }
+        plan.add("mount tmpfs for cgroups on /" + dest, Op.MOUNT_IN_ROOT, "tmpfs", dest, "tmpfs",
+                flags & ~MS_RDONLY, "mode=755");
+        for (Cgroup.Dir d : dirs) {
+            String sub = dest + "/" + d.hierarchy().name();
+            plan.add("create cgroup mount point /" + sub, Op.MKDIR_IN_ROOT, sub, 0755L);
+            bindCgroup(d, sub, flags);
+            if (d.hierarchy().name().contains(",")) {
+                for (String c : d.hierarchy().controllers()) {
+                    plan.add("link /" + dest + "/" + c, Op.SYMLINK_IN_ROOT, d.hierarchy().name(), dest + "/" + c);
+                }
+            }
+        }
+        if ((flags & MS_RDONLY) != 0) {
+            plan.add("make /" + dest + " read-only", Op.MOUNT_IN_ROOT, "", dest, "", MS_REMOUNT | flags, "mode=755");
+        }
+    }
+
+    private void bindCgroup(Cgroup.Dir d, String dest, long flags) {
+        plan.add("bind cgroup " + d.path() + " on /" + dest, Op.MOUNT_IN_ROOT, d.path().toString(), dest, "", MS_BIND, "");
+        plan.add("remount cgroup /" + dest, Op.MOUNT_IN_ROOT, "", dest, "", MS_BIND | MS_REMOUNT | flags, "");
+    }
+
+    private void devices(Spec.Linux linux) {
+        Map<String, Spec.Device> all = new LinkedHashMap<>();
+        for (Spec.Device d : DEFAULT_DEVICES) all.put(d.path(), d);
+        for (Spec.Device d : linux.devices()) all.put(d.path(), d);
+        for (Spec.Device d : all.values()) {
+            String rel = RootPath.relative(ctx.rootfs(), d.path(), "linux.devices path");
+            long type = switch (d.type()) {
+                case "c", "u" -> S_IFCHR;
+                case "b" -> S_IFBLK;
+                case "p" -> S_IFIFO;
+                default -> throw new ConfigException("linux.devices: " + d.path() + " has unknown type \"" + d.type() + "\"");
+            };
+            long mode = d.fileMode() == null ? 0666 : d.fileMode() & 07777;
+            int slash = rel.lastIndexOf('/');
+            if (slash > 0) plan.add("create directory for " + d.path(), Op.MKDIR_IN_ROOT, rel.substring(0, slash), 0755L);
+            plan.add("create device " + d.path(), Op.MKNOD_IN_ROOT, rel, type | mode, makedev(d.major(), d.minor()),
+                    d.uid() == null ? 0L : d.uid(), d.gid() == null ? 0L : d.gid());
+        }
+        String[][] links = {
+            {"/proc/self/fd", "dev/fd"}, {"/proc/self/fd/0", "dev/stdin"}, {"/proc/self/fd/1", "dev/stdout"},
+            {"/proc/self/fd/2", "dev/stderr"}, {"pts/ptmx", "dev/ptmx"}};
+        for (String[] l : links) plan.add("link /" + l[1] + " -> " + l[0], Op.SYMLINK_IN_ROOT, l[0], l[1]);
+    }
+
+    /** glibc's makedev encoding. */
+    static long makedev(long major, long minor) {
+        return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8) | ((minor & 0xffffff00L) << 12) | (minor & 0xffL);
+    }
+
+    // ------------------------------------------------------------------ process
+
+    private void rlimits(Spec.Process p) {
+        List<String> seen = new ArrayList<>();
+        for (Spec.Rlimit r : p.rlimits()) {
+            int res = Linux.RLIMITS.indexOf(r.type());
+            if (res < 0) throw new ConfigException("process.rlimits: unknown type \"" + r.type() + "\"");
+            if (seen.contains(r.type())) throw new ConfigException("process.rlimits: " + r.type() + " is given twice");
+            seen.add(r.type());
+            if (Long.compareUnsigned(r.soft(), r.hard()) > 0) {
+                throw new ConfigException("process.rlimits: " + r.type() + " soft limit is above its hard limit");
+            }
+            plan.add("set " + r.type() + " to " + Long.toUnsignedString(r.soft()) + ":" + Long.toUnsignedString(r.hard()),
+                    Op.SETRLIMIT, (long) res, r.soft(), r.hard());
+        }
+    }
+
+    private void user(Spec.Process p) {
+        Spec.User u = p.user();
+        if (u.umask() != null) plan.add("set umask " + Long.toOctalString(u.umask()), Op.UMASK, u.umask());
+        Spec.Capabilities caps = p.capabilities();
+        if (caps != null && caps.bounding() != null) {
+            plan.add("limit the capability bounding set", Op.CAP_BOUNDING,
+                    Linux.capMask(caps.bounding(), ctx.lastCap(), "process.capabilities.bounding"), (long) ctx.lastCap());
+        }
+        boolean keep = caps != null && u.uid() != 0;
+        if (keep) plan.add("keep capabilities across setuid", Op.KEEPCAPS, 1L);
+        Object[] groups = u.additionalGids().toArray();
+        plan.add("set supplementary groups " + u.additionalGids(), Op.SETGROUPS, groups);
+        plan.add("set gid " + u.gid(), Op.SETGID, u.gid());
+        plan.add("set uid " + u.uid(), Op.SETUID, u.uid());
+        if (caps != null) {
+            long eff = mask(caps.effective(), "effective"), perm = mask(caps.permitted(), "permitted"),
+                    inh = mask(caps.inheritable(), "inheritable");
+            plan.add("set capabilities", Op.CAPSET, eff, perm, inh);
+            if (keep) plan.add("stop keeping capabilities", Op.KEEPCAPS, 0L);
+            // The kernel allows an ambient capability only if it is permitted and inheritable.
+            long amb = mask(caps.ambient(), "ambient") & perm & inh;
+            plan.add("set ambient capabilities", Op.CAP_AMBIENT, amb, (long) ctx.lastCap());
+        }
+    }
+
+    private long mask(List<String> names, String set) {
+        return names == null ? 0 : Linux.capMask(names, ctx.lastCap(), "process.capabilities." + set);
+    }
+
+    private static String pathVar(List<String> env) {
+        for (String e : env) if (e.startsWith("PATH=")) return e.substring(5);
+        return DEFAULT_PATH;
+    }
+}

@@ -1,0 +1,139 @@
+package kurma.runtime.plan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+import kurma.cgroups.Cgroup;
+import kurma.cgroups.Hierarchy;
+import kurma.spec.ConfigException;
+import kurma.spec.DefaultSpec;
+import kurma.spec.Spec;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PlanCompilerTest {
+    @TempDir
+    Path tmp;
+
+    private Plan compile(String json) throws Exception {
+        Path rootfs = Files.createDirectories(tmp.resolve("bundle/rootfs"));
+        Cgroup cg = new Cgroup(List.of(
+                new Cgroup.Dir(new Hierarchy("/sys/fs/cgroup/memory", false, Set.of("memory"), "/"),
+                        Path.of("/sys/fs/cgroup/memory/kurma/t")),
+                new Cgroup.Dir(new Hierarchy("/sys/fs/cgroup/unified", true, Set.of(), "/"),
+                        Path.of("/sys/fs/cgroup/unified/kurma/t"))));
+        return PlanCompiler.compile(new PlanCompiler.Context(Spec.parse(json), tmp.resolve("bundle"), rootfs,
+                tmp.resolve("state"), "exec.fifo", cg, false, 40));
+    }
+
+    private static int indexOf(List<Plan.Step> steps, Op op) {
+        for (int i = 0; i < steps.size(); i++) if (steps.get(i).op() == op) return i;
+        return -1;
+    }
+
+    @Test
+    void ordersTheStepsAsTheKernelNeeds() throws Exception {
+        List<Plan.Step> s = compile(DefaultSpec.JSON).steps();
+        int join = indexOf(s, Op.WRITE_FILE), unshare = indexOf(s, Op.UNSHARE), fork = indexOf(s, Op.FORK);
+        assertTrue(join >= 0 && join < unshare && unshare < fork, "cgroup join, then unshare, then fork");
+        long flags = ((Plan.U64) s.get(unshare).args().getFirst()).value();
+        assertEquals(Linux.CLONE_NEWNS | Linux.CLONE_NEWNET | Linux.CLONE_NEWIPC | Linux.CLONE_NEWUTS | Linux.CLONE_NEWCGROUP, flags);
+        long forkFlags = ((Plan.U64) s.get(fork).args().getFirst()).value();
+        assertEquals(Linux.CLONE_NEWPID | Linux.CLONE_PARENT, forkFlags);
+        int pivot = indexOf(s, Op.PIVOT_ROOT), lastMountInRoot = -1;
+        for (int i = 0; i < s.size(); i++) if (s.get(i).op() == Op.MOUNT_IN_ROOT) lastMountInRoot = i;
+        assertTrue(lastMountInRoot < pivot, "all rootfs mounts before pivot_root");
+        assertTrue(pivot < indexOf(s, Op.MASK) && pivot < indexOf(s, Op.READONLY), "masks after pivot_root");
+        int ready = indexOf(s, Op.READY), wait = indexOf(s, Op.WAIT_START), find = indexOf(s, Op.FIND_EXEC);
+        assertTrue(find < ready && ready < wait, "program checked before create returns");
+        assertTrue(wait < indexOf(s, Op.SETUID) && indexOf(s, Op.SETUID) < indexOf(s, Op.CAPSET));
+        assertEquals(s.size() - 1, indexOf(s, Op.EXEC), "exec is the last step");
+        assertTrue(s.stream().anyMatch(st -> st.op() == Op.MKNOD_IN_ROOT && st.args().getFirst().equals(new Plan.Str("dev/null"))));
+    }
+
+    @Test
+    void cgroupMountBindsEachHierarchy() throws Exception {
+        List<Plan.Step> s = compile(DefaultSpec.JSON).steps();
+        assertTrue(s.stream().anyMatch(st -> st.op() == Op.MOUNT_IN_ROOT
+                && st.args().get(0).equals(new Plan.Str("/sys/fs/cgroup/memory/kurma/t"))
+                && st.args().get(1).equals(new Plan.Str("sys/fs/cgroup/memory"))));
+        assertTrue(s.stream().anyMatch(st -> st.op() == Op.MOUNT_IN_ROOT
+                && st.args().get(1).equals(new Plan.Str("sys/fs/cgroup/unified"))));
+    }
+
+    @Test
+    void encodesTheWireFormat() throws Exception {
+        Plan p = compile(DefaultSpec.JSON);
+        ByteBuffer b = ByteBuffer.wrap(p.encode()).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(0x324d524b, b.getInt());
+        assertEquals(1, b.getInt());
+        assertEquals(p.steps().size(), b.getInt());
+        assertEquals(b.remaining() - 4, b.getInt());
+        assertEquals(Op.WRITE_FILE.code, b.getShort());
+        assertEquals(2, b.getShort());
+        int len = b.getInt();
+        byte[] path = new byte[len];
+        b.get(path);
+        assertEquals("/sys/fs/cgroup/memory/kurma/t/cgroup.procs", new String(path));
+    }
+
+    private static String withMount(String dest) {
+        return DefaultSpec.JSON.replace("\"mounts\": [", "\"mounts\": [{\"destination\": \"" + dest
+                + "\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"},");
+    }
+
+    @Test
+    void rejectsAMountThatClimbsOutThroughASymlink() throws Exception {
+        Path rootfs = Files.createDirectories(tmp.resolve("bundle/rootfs"));
+        Files.createSymbolicLink(rootfs.resolve("esc"), Path.of("../../../../../tmp"));
+        ConfigException e = assertThrows(ConfigException.class, () -> compile(withMount("/esc/x")));
+        assertTrue(e.getMessage().contains("escapes the container's root filesystem through a symlink"), e.getMessage());
+        assertThrows(ConfigException.class, () -> compile(withMount("/../x")));
+    }
+
+    @Test
+    void absoluteSymlinksStayInsideTheRootfs() throws Exception {
+        Path rootfs = Files.createDirectories(tmp.resolve("bundle/rootfs"));
+        Files.createDirectories(rootfs.resolve("run"));
+        Files.createSymbolicLink(rootfs.resolve("var-run"), Path.of("/run"));
+        Plan p = compile(withMount("/var-run/x"));
+        assertTrue(p.steps().stream().anyMatch(st -> st.op() == Op.MOUNT_IN_ROOT
+                && st.args().get(1).equals(new Plan.Str("var-run/x"))));
+    }
+
+    @Test
+    void rejectsBadConfigsClearly() throws Exception {
+        assertEquals("linux.namespaces: unknown namespace type \"bogus\"", assertThrows(ConfigException.class,
+                () -> compile(DefaultSpec.JSON.replace("\"type\": \"cgroup\"", "\"type\": \"bogus\""))).getMessage());
+        assertTrue(assertThrows(ConfigException.class,
+                () -> compile(DefaultSpec.JSON.replace("CAP_KILL", "CAP_NOPE"))).getMessage().contains("CAP_NOPE"));
+        assertTrue(assertThrows(ConfigException.class,
+                () -> compile(DefaultSpec.JSON.replace("RLIMIT_NOFILE", "RLIMIT_NOPE"))).getMessage().contains("RLIMIT_NOPE"));
+    }
+
+    @Test
+    void mountOptionsSplitIntoFlagsAndData() {
+        MountOptions o = MountOptions.parse("tmpfs", List.of("nosuid", "strictatime", "mode=755", "size=65536k", "rprivate"));
+        assertEquals(MountOptions.MS_NOSUID | MountOptions.MS_STRICTATIME, o.flags());
+        assertEquals("mode=755,size=65536k", o.data());
+        assertEquals(MountOptions.MS_PRIVATE | MountOptions.MS_REC, o.propagation());
+        MountOptions b = MountOptions.parse("none", List.of("rbind", "ro"));
+        assertTrue(b.bind() && b.recursive());
+        assertEquals(MountOptions.MS_RDONLY, b.flags());
+    }
+
+    @Test
+    void makedevMatchesGlibc() {
+        assertEquals(0x103, PlanCompiler.makedev(1, 3));
+        assertEquals(0x500, PlanCompiler.makedev(5, 0));
+        assertEquals((259L << 8) | 1 | 0L, PlanCompiler.makedev(259, 1) & 0xfffff);
+    }
+}

@@ -1,0 +1,315 @@
+package kurma.spec;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A small, strict RFC 8259 JSON reader and writer.
+ *
+ * <p>Why not a library: the runtime CLI is started several times per container, so its
+ * start-up is Kurma's latency. A data-binding library costs 100 ms of class loading and
+ * reflection on every invocation; config.json and state.json need none of that. Values are
+ * plain Java objects: {@code Map<String,Object>} (insertion ordered), {@code List<Object>},
+ * {@code String}, {@code Long} or {@code BigDecimal}, {@code Boolean} and {@code null}.
+ */
+public final class Json {
+    private final String text;
+    private int pos;
+
+    private Json(String text) {
+        this.text = text;
+    }
+
+    /** Parses one JSON document; trailing non-space text is an error. */
+    public static Object parse(String text) {
+        Json p = new Json(text);
+        p.skipSpace();
+        Object v = p.value(0);
+        p.skipSpace();
+        if (p.pos != text.length()) throw p.error("unexpected text after the JSON value");
+        return v;
+    }
+
+    private static final int MAX_DEPTH = 512;
+
+    private Object value(int depth) {
+        if (depth > MAX_DEPTH) throw error("nesting deeper than " + MAX_DEPTH);
+        if (pos >= text.length()) throw error("unexpected end of input");
+        char c = text.charAt(pos);
+        return switch (c) {
+            case '{' -> object(depth);
+            case '[' -> array(depth);
+            case '"' -> string();
+            case 't' -> literal("true", Boolean.TRUE);
+            case 'f' -> literal("false", Boolean.FALSE);
+            case 'n' -> literal("null", null);
+            default -> {
+                if (c == '-' || (c >= '0' && c <= '9')) yield number();
+                throw error("unexpected character '" + c + "'");
+            }
+        };
+    }
+
+    private Map<String, Object> object(int depth) {
+        pos++; // '{'
+        Map<String, Object> map = new LinkedHashMap<>();
+        skipSpace();
+        if (peek() == '}') {
+            pos++;
+            return map;
+        }
+        while (true) {
+            skipSpace();
+            if (peek() != '"') throw error("expected a string key");
+            String key = string();
+            skipSpace();
+            expect(':');
+            skipSpace();
+            Object v = value(depth + 1);
+            if (map.containsKey(key)) throw error("duplicate key \"" + key + "\"");
+            map.put(key, v);
+            skipSpace();
+            char c = next();
+            if (c == '}') return map;
+            if (c != ',') throw error("expected ',' or '}'");
+        }
+    }
+
+    private List<Object> array(int depth) {
+        pos++; // '['
+        List<Object> list = new ArrayList<>();
+        skipSpace();
+        if (peek() == ']') {
+            pos++;
+            return list;
+        }
+        while (true) {
+            skipSpace();
+            list.add(value(depth + 1));
+            skipSpace();
+            char c = next();
+            if (c == ']') return list;
+            if (c != ',') throw error("expected ',' or ']'");
+        }
+    }
+
+    private String string() {
+        pos++; // opening quote
+        StringBuilder sb = null;
+        int start = pos;
+        while (true) {
+            if (pos >= text.length()) throw error("unterminated string");
+            char c = text.charAt(pos);
+            if (c == '"') {
+                String s = sb == null ? text.substring(start, pos) : sb.append(text, start, pos).toString();
+                pos++;
+                return s;
+            }
+            if (c < 0x20) throw error("control character in string");
+            if (c == '\\') {
+                if (sb == null) sb = new StringBuilder();
+                sb.append(text, start, pos);
+                pos++;
+                char e = next();
+                switch (e) {
+                    case '"', '\\', '/' -> sb.append(e);
+                    case 'b' -> sb.append('\b');
+                    case 'f' -> sb.append('\f');
+                    case 'n' -> sb.append('\n');
+                    case 'r' -> sb.append('\r');
+                    case 't' -> sb.append('\t');
+                    case 'u' -> {
+                        if (pos + 4 > text.length()) throw error("bad \\u escape");
+                        try {
+                            sb.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
+                        } catch (NumberFormatException ex) {
+                            throw error("bad \\u escape");
+                        }
+                        pos += 4;
+                    }
+                    default -> throw error("bad escape '\\" + e + "'");
+                }
+                start = pos;
+            } else {
+                pos++;
+            }
+        }
+    }
+
+    private Object number() {
+        int start = pos;
+        if (peek() == '-') pos++;
+        if (peek() == '0') {
+            pos++;
+        } else if (isDigit(peek())) {
+            while (isDigit(peek())) pos++;
+        } else {
+            throw error("bad number");
+        }
+        boolean integral = true;
+        if (peek() == '.') {
+            integral = false;
+            pos++;
+            if (!isDigit(peek())) throw error("bad number");
+            while (isDigit(peek())) pos++;
+        }
+        if (peek() == 'e' || peek() == 'E') {
+            integral = false;
+            pos++;
+            if (peek() == '+' || peek() == '-') pos++;
+            if (!isDigit(peek())) throw error("bad number");
+            while (isDigit(peek())) pos++;
+        }
+        String s = text.substring(start, pos);
+        if (integral) {
+            try {
+                return Long.parseLong(s);
+            } catch (NumberFormatException tooBig) {
+                return new BigDecimal(s);
+            }
+        }
+        return new BigDecimal(s);
+    }
+
+    private Object literal(String word, Object v) {
+        if (!text.startsWith(word, pos)) throw error("unexpected word");
+        pos += word.length();
+        return v;
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
+    private char peek() {
+        return pos < text.length() ? text.charAt(pos) : '\0';
+    }
+
+    private char next() {
+        if (pos >= text.length()) throw error("unexpected end of input");
+        return text.charAt(pos++);
+    }
+
+    private void expect(char c) {
+        if (next() != c) {
+            pos--;
+            throw error("expected '" + c + "'");
+        }
+    }
+
+    private void skipSpace() {
+        while (pos < text.length()) {
+            char c = text.charAt(pos);
+            if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return;
+            pos++;
+        }
+    }
+
+    private JsonException error(String what) {
+        int line = 1, col = 1;
+        for (int i = 0; i < Math.min(pos, text.length()); i++) {
+            if (text.charAt(i) == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+        }
+        return new JsonException(what + " at line " + line + ", column " + col);
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    /** Compact JSON text of a value built from maps, lists, strings, numbers, booleans, null. */
+    public static String write(Object value) {
+        StringBuilder sb = new StringBuilder();
+        write(sb, value, -1, 0);
+        return sb.toString();
+    }
+
+    /** Indented JSON text (two spaces), as {@code runc spec} and {@code state} print. */
+    public static String writePretty(Object value) {
+        StringBuilder sb = new StringBuilder();
+        write(sb, value, 2, 0);
+        return sb.toString();
+    }
+
+    private static void write(StringBuilder sb, Object v, int indent, int level) {
+        switch (v) {
+            case null -> sb.append("null");
+            case String s -> quote(sb, s);
+            case Boolean b -> sb.append(b);
+            case Long n -> sb.append(n);
+            case Integer n -> sb.append(n);
+            case BigDecimal n -> sb.append(n.toString());
+            case Number n -> sb.append(n);
+            case Map<?, ?> m -> {
+                if (m.isEmpty()) {
+                    sb.append("{}");
+                    return;
+                }
+                sb.append('{');
+                boolean first = true;
+                for (Map.Entry<?, ?> e : m.entrySet()) {
+                    if (!first) sb.append(',');
+                    first = false;
+                    newline(sb, indent, level + 1);
+                    quote(sb, String.valueOf(e.getKey()));
+                    sb.append(indent >= 0 ? ": " : ":");
+                    write(sb, e.getValue(), indent, level + 1);
+                }
+                newline(sb, indent, level);
+                sb.append('}');
+            }
+            case List<?> l -> {
+                if (l.isEmpty()) {
+                    sb.append("[]");
+                    return;
+                }
+                sb.append('[');
+                for (int i = 0; i < l.size(); i++) {
+                    if (i > 0) sb.append(',');
+                    newline(sb, indent, level + 1);
+                    write(sb, l.get(i), indent, level + 1);
+                }
+                newline(sb, indent, level);
+                sb.append(']');
+            }
+            default -> throw new IllegalArgumentException("not a JSON value: " + v.getClass().getName());
+        }
+    }
+
+    private static void newline(StringBuilder sb, int indent, int level) {
+        if (indent < 0) return;
+        sb.append('\n');
+        sb.repeat(' ', indent * level);
+    }
+
+    private static void quote(StringBuilder sb, String s) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
+                    else sb.append(c);
+                }
+            }
+        }
+        sb.append('"');
+    }
+
+    /** An immutable empty map, handy as a default for absent objects. */
+    public static Map<String, Object> emptyObject() {
+        return Collections.emptyMap();
+    }
+}
