@@ -60,37 +60,62 @@ public record Cgroup(List<Dir> dirs) {
 
     /**
      * Creates the directories that do not exist yet and returns them, parents first, so that
-     * delete removes exactly what this container added. On a v1 cpuset hierarchy a new cgroup
-     * starts with no cpus and mems, so each created level copies its parent's.
+     * delete removes exactly what this container added. Other containers may be creating or
+     * removing a shared parent at the same moment: a parent that vanishes is made again.
      */
     public List<Path> create() {
         List<Path> created = new ArrayList<>();
         try {
             for (Dir d : dirs) {
                 Path mount = Path.of(d.hierarchy().mountPoint());
-                List<Path> missing = new ArrayList<>();
-                for (Path p = d.path(); p != null && p.startsWith(mount) && !Files.isDirectory(p); p = p.getParent()) {
-                    missing.addFirst(p);
-                }
-                for (Path p : missing) {
+                for (int attempt = 0; ; attempt++) {
                     try {
-                        Files.createDirectory(p);
-                        created.add(p);
-                    } catch (FileAlreadyExistsException raced) {
-                        continue; // another container made the shared parent at the same time
+                        mkdirs(mount, d.path(), created);
+                        break;
+                    } catch (NoSuchFileException parentRemoved) {
+                        if (attempt == 5) throw parentRemoved;
                     }
-                    if (!d.hierarchy().unified() && d.hierarchy().controllers().contains("cpuset")) {
-                        for (String f : List.of("cpuset.cpus", "cpuset.mems")) {
-                            String v = Files.readString(p.getParent().resolve(f)).trim();
-                            Files.writeString(p.resolve(f), v);
-                        }
-                    }
+                }
+                if (!d.hierarchy().unified() && d.hierarchy().controllers().contains("cpuset")) {
+                    fillCpuset(mount, d.path());
                 }
             }
             return created;
         } catch (IOException e) {
             remove(created);
             throw new UncheckedIOException("creating cgroup: " + e.getMessage(), e);
+        }
+    }
+
+    private static void mkdirs(Path mount, Path leaf, List<Path> created) throws IOException {
+        List<Path> missing = new ArrayList<>();
+        for (Path p = leaf; p != null && p.startsWith(mount) && !Files.isDirectory(p); p = p.getParent()) {
+            missing.addFirst(p);
+        }
+        for (Path p : missing) {
+            try {
+                Files.createDirectory(p);
+                created.add(p);
+            } catch (FileAlreadyExistsException raced) {
+                // another container made this shared parent at the same time
+            }
+        }
+    }
+
+    /**
+     * A new v1 cpuset cgroup starts with no cpus and mems, and no process can join it. Every
+     * empty level on the way down gets its parent's (a parent just made by another container
+     * may still be empty too).
+     */
+    private static void fillCpuset(Path mount, Path leaf) throws IOException {
+        List<Path> levels = new ArrayList<>();
+        for (Path p = leaf; p != null && p.startsWith(mount) && !p.equals(mount); p = p.getParent()) levels.addFirst(p);
+        for (Path p : levels) {
+            for (String f : List.of("cpuset.cpus", "cpuset.mems")) {
+                if (Files.readString(p.resolve(f)).isBlank()) {
+                    Files.writeString(p.resolve(f), Files.readString(p.getParent().resolve(f)).trim());
+                }
+            }
         }
     }
 
@@ -133,35 +158,34 @@ public record Cgroup(List<Dir> dirs) {
     }
 
     /**
-     * Removes directories made by {@link #create()}, deepest first. A parent still used by
-     * another container (EBUSY, or not empty) stays. Retries briefly while killed processes
-     * finish exiting.
+     * Removes directories made by {@link #create()}, deepest first. The container's own
+     * directories are retried briefly while killed processes finish leaving; a parent is tried
+     * once, since failing there means another container still uses it. Returns what is left.
      */
     public static List<String> remove(List<Path> created) {
         List<String> left = new ArrayList<>();
         for (Path p : created.reversed()) {
-            if (hasSubdirectory(p)) {
-                left.add(p.toString()); // a parent another container still uses
-                continue;
-            }
+            boolean leaf = !hasSubdirectory(p);
             boolean done = false;
-            for (int attempt = 0; attempt < 200 && !done; attempt++) {
+            for (int attempt = 0; attempt < (leaf ? 2000 : 1) && !done; attempt++) {
                 try {
                     Files.deleteIfExists(p);
                     done = true;
-                } catch (IOException e) {
-                    // EBUSY: processes are still leaving; wait a little
-                    try {
-                        Thread.sleep(10);
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        break;
-                    }
+                } catch (IOException busy) {
+                    if (leaf) sleep(1); // a killed process leaves its cgroup within a few ms
                 }
             }
             if (!done) left.add(p.toString());
         }
         return left;
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static boolean hasSubdirectory(Path p) {

@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -51,11 +50,11 @@ final class Log {
     }
 
     private String record(String level, String msg) {
-        if (!json) return Instant.now() + " " + level + ": " + msg;
+        if (!json) return kurma.sys.Clock.now() + " " + level + ": " + msg;
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("level", level);
         m.put("msg", msg);
-        m.put("time", Instant.now().toString());
+        m.put("time", kurma.sys.Clock.now());
         return Json.write(m);
     }
 

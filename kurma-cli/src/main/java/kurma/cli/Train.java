@@ -1,22 +1,24 @@
 package kurma.cli;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
+import java.util.Comparator;
 
 import kurma.cgroups.Cgroup;
 import kurma.cgroups.CgroupHost;
-import kurma.runtime.plan.Plan;
 import kurma.runtime.plan.PlanCompiler;
 import kurma.spec.DefaultSpec;
 import kurma.spec.Spec;
-import kurma.sys.Libc;
 
 /**
- * The AOT training run, executed once at package time with -XX:AOTCacheOutput. It walks the
- * code every container start walks (parse config, plan, bind the native calls, spawn a
- * process, write state) without needing root or a rootfs, so the cache holds those classes
- * already loaded and linked.
+ * The AOT training run, executed once at package time with -XX:AOTCacheOutput: the cache
+ * then holds, already loaded and linked, the classes and lambdas this run used.
+ *
+ * <p>The best training is the real workload, so when the build runs as root and Debian's
+ * busybox-static is there (as in CI), this runs real containers through the CLI's own entry
+ * point: run, create/start/state/kill/delete, list, and a failing create. Otherwise it walks
+ * the same code as far as it goes without root: parse, plan, spawn, the read-only commands.
  */
 public final class Train {
     private Train() {}
@@ -24,39 +26,56 @@ public final class Train {
     public static void main(String[] args) throws Exception {
         Path tmp = Files.createTempDirectory("kurma-train");
         try {
-            Path rootfs = Files.createDirectories(tmp.resolve("bundle/rootfs"));
-            Spec spec = Spec.parse(DefaultSpec.JSON);
-            Cgroup cg = Cgroup.resolve(CgroupHost.detect(), null, "train", Files.readString(Path.of("/proc/self/cgroup")));
-            Plan plan = PlanCompiler.compile(new PlanCompiler.Context(spec, tmp.resolve("bundle"), rootfs,
-                    tmp.resolve("state"), "exec.fifo", cg, false, 40));
-            plan.encode();
-            plan.describe(3);
-
-            int[] sp = Libc.socketpair();
-            int pid = Libc.spawn("/bin/true", List.of("true"), new int[][] {{sp[1], 3}});
-            Libc.waitpid(pid, 0);
-            Libc.pollOne(sp[0], Libc.POLLIN, 0);
-            Libc.close(sp[0]);
-            Libc.close(sp[1]);
-            Libc.mkfifo(tmp.resolve("fifo").toString(), 0622);
-            int fd = Libc.open(tmp.resolve("fifo").toString(), Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
-            Libc.close(fd);
-            Libc.kill(pid, 0);
-            Libc.strerror(2);
-            Libc.geteuid();
-
+            Path bundle = tmp.resolve("bundle");
+            Path rootfs = Files.createDirectories(bundle.resolve("rootfs"));
             String root = tmp.resolve("root").toString();
-            Main.runForTraining("spec", "--bundle", tmp.resolve("bundle").toString());
+            Main.runForTraining("spec", "--bundle", bundle.toString());
+            Spec spec = Spec.parse(Files.readString(bundle.resolve("config.json")));
+            Cgroup cg = Cgroup.resolve(CgroupHost.detect(), null, "train", Files.readString(Path.of("/proc/self/cgroup")));
+            PlanCompiler.compile(new PlanCompiler.Context(spec, bundle, rootfs, tmp.resolve("state"), "exec.fifo", cg,
+                    false, true, 40)).encode();
+
+            Path busybox = Path.of("/bin/busybox");
+            if (kurma.sys.Libc.geteuid() == 0 && Files.isExecutable(busybox)) {
+                Files.createDirectories(rootfs.resolve("bin"));
+                Files.copy(busybox, rootfs.resolve("bin/busybox"));
+                for (String applet : new String[] {"true", "sh", "sleep"}) {
+                    Files.createSymbolicLink(rootfs.resolve("bin").resolve(applet), Path.of("busybox"));
+                }
+                for (String d : new String[] {"proc", "dev", "sys", "tmp"}) Files.createDirectories(rootfs.resolve(d));
+                Path config = bundle.resolve("config.json");
+                String text = Files.readString(config);
+                Files.writeString(config, text.replace("\"sh\"", "\"/bin/true\""));
+                for (int i = 0; i < 3; i++) Main.runForTraining("--root", root, "run", "--bundle", bundle.toString(), "train-run-" + i);
+                Files.writeString(config, text.replace("\"sh\"", "\"sleep\", \"10\""));
+                for (int i = 0; i < 2; i++) {
+                    String id = "train-" + i;
+                    Main.runForTraining("--root", root, "create", "--bundle", bundle.toString(), "--pid-file",
+                            tmp.resolve("pid").toString(), id);
+                    Main.runForTraining("--root", root, "state", id);
+                    Main.runForTraining("--root", root, "start", id);
+                    Main.runForTraining("--root", root, "list", "--format", "json");
+                    Main.runForTraining("--root", root, "kill", id, "KILL");
+                    Main.runForTraining("--root", root, "delete", "--force", id);
+                }
+                Files.writeString(config, text.replace("\"sh\"", "\"no-such-program\""));
+                Main.runForTraining("--root", root, "--log-format", "json", "create", "--bundle", bundle.toString(), "train-bad");
+            } else {
+                // Without root: the spawn path (stage2 fails to take our fds, or is missing) and its errors.
+                Main.runForTraining("--root", root, "run", "--bundle", bundle.toString(), "train-run");
+            }
             Main.runForTraining("--root", root, "list");
-            Main.runForTraining("--root", root, "list", "--format", "json");
             Main.runForTraining("--root", root, "state", "missing");
             Main.runForTraining("--root", root, "--log-format", "json", "delete", "--force", "missing");
-            Main.runForTraining("--root", root, "kill", "missing", "KILL");
             Main.runForTraining("features");
         } finally {
-            try (var s = Files.walk(tmp)) {
-                for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-            }
+            removeTree(tmp);
+        }
+    }
+
+    private static void removeTree(Path tmp) throws IOException {
+        try (var s = Files.walk(tmp)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
     }
 }

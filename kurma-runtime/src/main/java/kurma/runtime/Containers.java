@@ -6,7 +6,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -46,7 +45,25 @@ public final class Containers {
      * failure nothing is left behind: no process, cgroup or state directory.
      */
     public ContainerState create(String id, Path bundle, CreateOptions opts) {
+        return launch(id, bundle, opts, false).state();
+    }
+
+    /** A created container, and for {@code run} the stage2 monitor that reports its exit. */
+    private record Launched(ContainerState state, Stage2 stage2) {}
+
+    private Launched launch(String id, Path bundle, CreateOptions opts, boolean monitor) {
         StateStore.checkId(id);
+        // stage2 prepares itself while we parse and plan; on bad input it is simply killed.
+        Stage2 stage2 = Stage2.spawn(opts.preserveFds());
+        try {
+            return launch(id, bundle, opts, monitor, stage2);
+        } catch (RuntimeException e) {
+            stage2.abort();
+            throw e;
+        }
+    }
+
+    private Launched launch(String id, Path bundle, CreateOptions opts, boolean monitor, Stage2 launched) {
         Path bundleDir = bundle.toAbsolutePath().normalize();
         Spec spec = loadSpec(bundleDir);
         if (spec.process() != null && spec.process().terminal()) {
@@ -73,34 +90,41 @@ public final class Containers {
         Plan plan;
         try {
             plan = PlanCompiler.compile(new PlanCompiler.Context(spec, bundleDir, rootfs, dir, StateStore.FIFO,
-                    cgroup, opts.noPivot(), lastCap()));
+                    cgroup, opts.noPivot(), monitor, lastCap()));
         } catch (ConfigException e) {
             throw new KurmaException("config.json: " + e.getMessage(), e);
         }
         // A process in the container must not reach this JVM's binary through /proc/PID/exe.
-        Libc.prctl(Libc.PR_SET_DUMPABLE, 0);
+        // Only one sharing our pid namespace can see this process at all; only then is the
+        // native call (and its start-up cost) needed.
+        Spec.Namespace pidns = spec.linux().namespace("pid");
+        if (pidns == null || (pidns.path() != null && !pidns.path().isEmpty())) {
+            Libc.prctl(Libc.PR_SET_DUMPABLE, 0);
+        }
 
         List<Path> createdCgroups = List.of();
         boolean ok = false;
         try (StateStore.Lock lock = store.create(id)) {
             try {
                 createdCgroups = cgroup.create();
-                Libc.mkfifo(dir.resolve(StateStore.FIFO).toString(), 0622);
-                Stage2.Launched launched = Stage2.launch(plan, opts.preserveFds());
+                launched.run(plan);
                 List<String> dirs = new ArrayList<>();
                 for (Cgroup.Dir d : cgroup.dirs()) dirs.add(d.path().toString());
                 List<String> created = new ArrayList<>();
                 for (Path p : createdCgroups) created.add(p.toString());
-                ContainerState state = new ContainerState(id, launched.pid(), ProcStat.startTime(launched.pid()),
-                        bundleDir.toString(), rootfs.toString(), Instant.now().toString(), spec.annotations(),
+                ContainerState state = new ContainerState(id, launched.initPid(), ProcStat.startTime(launched.initPid()),
+                        bundleDir.toString(), rootfs.toString(), kurma.sys.Clock.now(), spec.annotations(),
                         dirs, created);
                 store.write(state);
-                if (opts.pidFile() != null) StateStore.writeAtomically(opts.pidFile().toAbsolutePath(), Integer.toString(launched.pid()));
+                if (opts.pidFile() != null) {
+                    StateStore.writeAtomically(opts.pidFile().toAbsolutePath(), Integer.toString(launched.initPid()));
+                }
+                if (!monitor) launched.close();
                 ok = true;
-                return state;
+                return new Launched(state, launched);
             } finally {
                 if (!ok) {
-                    for (int pid : pidsOf(cgroup)) Libc.kill(pid, Libc.SIGKILL);
+                    for (int pid : pidsOf(cgroup)) killForcibly(pid);
                     Cgroup.remove(createdCgroups);
                     store.remove(id);
                 }
@@ -147,7 +171,10 @@ public final class Containers {
 
     // ------------------------------------------------------------------ start
 
-    /** Releases a created container's init to exec the program. */
+    /**
+     * Releases a created container's init to exec the program: opening the fifo for reading
+     * completes the init's blocked open for writing, and it writes one byte.
+     */
     public void start(String id) {
         try (StateStore.Lock lock = store.lock(id)) {
             ContainerState s = store.read(id);
@@ -156,27 +183,41 @@ public final class Containers {
                 throw new KurmaException("cannot start container \"" + id + "\": it is " + st.text() + ", not created");
             }
             Path fifo = store.dir(id).resolve(StateStore.FIFO);
-            int fd = Libc.open(fifo.toString(), Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
-            try (Arena a = Arena.ofConfined()) {
-                // The init opens the fifo for writing and writes one byte; until then, keep
-                // checking that it is still alive rather than waiting forever.
-                while (true) {
-                    int revents = Libc.pollOne(fd, Libc.POLLIN, 100);
-                    if ((revents & Libc.POLLIN) != 0) {
-                        MemorySegment b = a.allocate(1);
-                        if (Libc.read(fd, b, 1) == 1) break;
-                    }
-                    if (!ProcStat.alive(s.pid(), s.pidStartTime())) {
-                        throw new KurmaException("container \"" + id + "\" exited before it could be started");
-                    }
+            // A blocking open (no native call needed) on a helper thread, so that we can keep
+            // checking the init is still alive instead of waiting forever.
+            int[] got = {-2};
+            Thread reader = new Thread(() -> {
+                try (var in = new java.io.FileInputStream(fifo.toFile())) {
+                    got[0] = in.read();
+                } catch (IOException e) {
+                    got[0] = -3;
                 }
-            } finally {
-                Libc.close(fd);
+            }, "start-fifo");
+            reader.setDaemon(true);
+            reader.start();
+            while (!join(reader, 20)) {
+                if (!ProcStat.alive(s.pid(), s.pidStartTime())) {
+                    // Complete the reader's open ourselves so that it sees end-of-file.
+                    try (var unblock = new java.io.FileOutputStream(fifo.toFile())) {
+                        join(reader, 1000);
+                    }
+                    throw new KurmaException("container \"" + id + "\" exited before it could be started");
+                }
             }
+            if (got[0] < 0) throw new KurmaException("container \"" + id + "\" exited before it could be started");
             Files.deleteIfExists(fifo);
         } catch (IOException e) {
             throw new KurmaException("starting \"" + id + "\": " + e.getMessage(), e);
         }
+    }
+
+    private static boolean join(Thread t, long ms) {
+        try {
+            t.join(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return !t.isAlive();
     }
 
     // ------------------------------------------------------------------ state
@@ -258,13 +299,13 @@ public final class Containers {
                 throw new KurmaException("cannot delete container \"" + id + "\" that is running (use --force)");
             }
             Cgroup cg = cgroupOf(s);
-            if (st != Status.STOPPED) Libc.kill(s.pid(), Libc.SIGKILL);
+            if (st != Status.STOPPED) killForcibly(s.pid());
             // Everything else still in the container's cgroup goes too.
             for (int round = 0; round < 100; round++) {
                 var pids = cg.pids();
                 pids.removeIf(p -> !ProcStat.alive(p, -1));
                 if (pids.isEmpty() && !ProcStat.alive(s.pid(), s.pidStartTime())) break;
-                for (int p : pids) Libc.kill(p, Libc.SIGKILL);
+                for (int p : pids) killForcibly(p);
                 sleep(10);
             }
             List<String> left = Cgroup.remove(s.cgroupCreatedPaths());
@@ -272,6 +313,12 @@ public final class Containers {
             store.remove(id);
             if (!left.isEmpty()) throw new KurmaException("container \"" + id + "\" deleted, but cgroup " + left + " could not be removed");
         }
+    }
+
+    /** SIGKILL without a native call of ours (ProcessHandle checks the pid is still that process). */
+    static void killForcibly(int pid) {
+        var h = ProcessHandle.of(pid);
+        if (h.isPresent()) h.get().destroyForcibly();
     }
 
     private static void sleep(long ms) {
@@ -289,12 +336,11 @@ public final class Containers {
      * deletes it afterwards. Signals sent to this process are passed on to the container.
      */
     public int run(String id, Path bundle, CreateOptions opts) {
-        ContainerState s = create(id, bundle, opts);
-        SignalForwarder.forwardTo(s.pid());
+        Launched l = launch(id, bundle, opts, true);
+        SignalForwarder.forwardTo(l.state().pid());
         try {
             start(id);
-            int status = Libc.waitpid(s.pid(), 0);
-            return Libc.exitCode(status);
+            return ProcStat.exitCode(l.stage2().awaitExit());
         } finally {
             delete(id, true);
         }

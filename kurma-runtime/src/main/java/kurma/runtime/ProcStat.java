@@ -8,6 +8,12 @@ import java.nio.file.Path;
 final class ProcStat {
     private ProcStat() {}
 
+    /** Exit code of a wait status: the code, or 128+signal for a killed process (shell convention). */
+    static int exitCode(int waitStatus) {
+        int sig = waitStatus & 0x7f;
+        return sig == 0 ? (waitStatus >> 8) & 0xff : 128 + sig;
+    }
+
     /** Start time in clock ticks since boot (field 22), or -1 if the process is gone. */
     static long startTime(int pid) {
         String[] f = fields(pid);

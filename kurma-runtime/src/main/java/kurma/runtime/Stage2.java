@@ -1,29 +1,40 @@
 package kurma.runtime;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 import kurma.runtime.plan.Plan;
 import kurma.sys.Errno;
-import kurma.sys.Libc;
 
 /**
  * Starts stage2 with a launch plan and follows it to the point where the container waits
- * for {@code start} (stage2/PLAN.md). stage2 is started with posix_spawn (a JVM must not
- * fork); the plan and the progress messages travel over one socket pair, whose stage2 end
- * is placed just above the fds the container inherits.
+ * for {@code start} (stage2/PLAN.md).
+ *
+ * <p>stage2 is started with {@link ProcessBuilder}: the JDK spawns safely from a threaded
+ * JVM, and this path binds no foreign function, which would cost tens of milliseconds on
+ * every CLI start. The plan goes down stage2's stdin pipe, messages come back on its stdout
+ * pipe, and stage2 copies the container's stdio and preserved fds from this process itself
+ * (pidfd_getfd).
  */
 final class Stage2 {
-    private Stage2() {}
+    private static final int MSG_PID = 1, MSG_READY = 2, MSG_ERROR = 3, MSG_EXIT = 4;
 
-    private static final int MSG_PID = 1, MSG_READY = 2, MSG_ERROR = 3;
+    private final Process process;
+    private final OutputStream toStage2;
+    private final InputStream fromStage2;
+    private Plan plan;
+    private int initPid;
 
-    /** The container's init is waiting for start. */
-    record Launched(int pid) {}
+    private Stage2(Process process) {
+        this.process = process;
+        this.toStage2 = process.getOutputStream();
+        this.fromStage2 = process.getInputStream();
+    }
 
     static Path binary() {
         String p = System.getProperty("kurma.stage2");
@@ -35,68 +46,108 @@ final class Stage2 {
     }
 
     /**
-     * Runs the plan. On success the container's init (a child of this process, thanks to
-     * CLONE_PARENT) waits in WAIT_START. On failure every process stage2 made is gone and the
-     * exception names the failed step.
+     * Starts stage2, which prepares itself (sealed re-exec, fds) and then waits for its plan:
+     * called first thing, so that this happens while Java parses and plans.
      */
-    static Launched launch(Plan plan, int preserveFds) {
-        Path bin = binary();
-        int[] sp = Libc.socketpair();
-        int ours = sp[0], theirs = sp[1];
-        int syncFd = 3 + preserveFds;
-        int stage2Pid;
+    static Stage2 spawn(int preserveFds) {
+        ProcessBuilder pb = new ProcessBuilder(binary().toString(), Long.toString(ProcessHandle.current().pid()),
+                Integer.toString(preserveFds));
+        pb.environment().clear();
+        pb.redirectError(ProcessBuilder.Redirect.INHERIT);
         try {
-            stage2Pid = Libc.spawn(bin.toString(), List.of("kurma-stage2", Integer.toString(syncFd)),
-                    new int[][] {{theirs, syncFd}});
-        } finally {
-            Libc.close(theirs);
+            return new Stage2(pb.start());
+        } catch (IOException e) {
+            throw new KurmaException("cannot start stage2: " + e.getMessage(), e);
         }
-        int initPid = 0;
-        try (Arena a = Arena.ofConfined()) {
-            byte[] encoded = plan.encode();
-            MemorySegment buf = a.allocate(encoded.length);
-            MemorySegment.copy(encoded, 0, buf, ValueLayout.JAVA_BYTE, 0, encoded.length);
+    }
+
+    /**
+     * Runs the plan up to READY: the container's init then waits in WAIT_START. On failure
+     * every process stage2 made is gone and the exception names the failed step.
+     */
+    void run(Plan plan) {
+        this.plan = plan;
+        try {
             try {
-                Libc.writeFully(ours, buf);
-            } catch (RuntimeException stage2Gone) {
-                // stage2 died before reading its plan; its exit status below says more
+                toStage2.write(plan.encode());
+                toStage2.flush();
+            } catch (IOException stage2Gone) {
+                // it died before reading its plan; its message or exit status says why
             }
-            MemorySegment msg = a.allocate(16, 4);
             while (true) {
-                if (!Libc.readFully(ours, msg)) {
-                    int status = Libc.waitpid(stage2Pid, 0);
-                    stage2Pid = 0;
-                    throw new KurmaException("stage2 ended before the container was ready (exit status "
-                            + Libc.exitCode(status) + ")");
-                }
-                int type = msg.get(ValueLayout.JAVA_INT, 0), index = msg.get(ValueLayout.JAVA_INT, 4),
-                        errno = msg.get(ValueLayout.JAVA_INT, 8), value = msg.get(ValueLayout.JAVA_INT, 12);
-                switch (type) {
-                    case MSG_PID -> {
-                        initPid = value;
-                        Libc.waitpid(stage2Pid, 0); // the first stage exits right after forking
-                        stage2Pid = 0;
-                    }
+                int[] m = next();
+                switch (m[0]) {
+                    case MSG_PID -> initPid = m[3];
                     case MSG_READY -> {
-                        return new Launched(initPid);
+                        return;
                     }
-                    case MSG_ERROR -> throw new KurmaException(plan.describe(index) + ": " + Errno.describe(errno)
-                            + " (" + Errno.name(errno) + ")");
-                    default -> throw new KurmaException("stage2 sent an unknown message type " + type);
+                    case MSG_EXIT -> throw new KurmaException("the container exited before it was ready");
+                    default -> throw new KurmaException("stage2 sent an unknown message type " + m[0]);
                 }
             }
         } catch (RuntimeException e) {
-            if (initPid > 0) {
-                Libc.kill(initPid, Libc.SIGKILL);
-                Libc.waitpid(initPid, 0);
-            }
-            if (stage2Pid > 0) {
-                Libc.kill(stage2Pid, Libc.SIGKILL);
-                Libc.waitpid(stage2Pid, 0);
-            }
+            abort();
             throw e;
-        } finally {
-            Libc.close(ours);
         }
+    }
+
+    /** The container's init, as seen from this pid namespace. */
+    int initPid() {
+        return initPid;
+    }
+
+    /**
+     * Waits for the monitor's EXIT message (plans with FORK wait=1) and returns the init's raw
+     * wait status.
+     */
+    int awaitExit() {
+        int[] m = next();
+        if (m[0] != MSG_EXIT) throw new KurmaException("stage2 sent message type " + m[0] + " instead of the exit status");
+        close();
+        return m[3];
+    }
+
+    /** Stops listening; the monitor, if any, goes on. */
+    void close() {
+        try {
+            toStage2.close();
+            fromStage2.close();
+        } catch (IOException ignored) {
+            // pipes to a process that is gone
+        }
+    }
+
+    /** Kills what stage2 started (or stage2 itself, still waiting for a plan). */
+    void abort() {
+        if (initPid > 0) Containers.killForcibly(initPid);
+        process.destroyForcibly();
+        close();
+    }
+
+    /** The next 16-byte message; an ERROR becomes the exception that names the failed step. */
+    private int[] next() {
+        byte[] b;
+        try {
+            b = fromStage2.readNBytes(16);
+        } catch (IOException e) {
+            throw new KurmaException("reading from stage2: " + e.getMessage(), e);
+        }
+        if (b.length < 16) {
+            int status;
+            try {
+                status = process.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                status = -1;
+            }
+            throw new KurmaException("stage2 ended unexpectedly (exit status " + status + ")");
+        }
+        ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+        int[] m = {bb.getInt(), bb.getInt(), bb.getInt(), bb.getInt()};
+        if (m[0] == MSG_ERROR) {
+            String step = plan == null ? "starting stage2" : plan.describe(m[1]);
+            throw new KurmaException(step + ": " + Errno.describe(m[2]) + " (" + Errno.name(m[2]) + ")");
+        }
+        return m;
     }
 }

@@ -23,7 +23,8 @@ import kurma.spec.Json;
  * Container state under {@code --root}: one directory per container holding state.json, the
  * start fifo and a lock file. Every command that reads or changes a container holds its lock,
  * so concurrent commands on one container run one after the other; state.json is replaced
- * atomically (write, fsync, rename), so a reader never sees half of it.
+ * atomically (write, rename), so a reader never sees half of it. No fsync: the state lives
+ * in /run and means nothing after a reboot, when its containers are gone too.
  */
 public final class StateStore {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.+\\-]{0,1023}");
@@ -138,7 +139,6 @@ public final class StateStore {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING)) {
                 ch.write(java.nio.ByteBuffer.wrap(content.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-                ch.force(true);
             }
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

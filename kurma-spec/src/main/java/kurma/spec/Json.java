@@ -239,47 +239,45 @@ public final class Json {
     }
 
     private static void write(StringBuilder sb, Object v, int indent, int level) {
-        switch (v) {
-            case null -> sb.append("null");
-            case String s -> quote(sb, s);
-            case Boolean b -> sb.append(b);
-            case Long n -> sb.append(n);
-            case Integer n -> sb.append(n);
-            case BigDecimal n -> sb.append(n.toString());
-            case Number n -> sb.append(n);
-            case Map<?, ?> m -> {
-                if (m.isEmpty()) {
-                    sb.append("{}");
-                    return;
-                }
-                sb.append('{');
-                boolean first = true;
-                for (Map.Entry<?, ?> e : m.entrySet()) {
-                    if (!first) sb.append(',');
-                    first = false;
-                    newline(sb, indent, level + 1);
-                    quote(sb, String.valueOf(e.getKey()));
-                    sb.append(indent >= 0 ? ": " : ":");
-                    write(sb, e.getValue(), indent, level + 1);
-                }
-                newline(sb, indent, level);
-                sb.append('}');
+        // instanceof rather than a pattern switch: a type switch costs an indy bootstrap at start-up
+        if (v == null) {
+            sb.append("null");
+        } else if (v instanceof String s) {
+            quote(sb, s);
+        } else if (v instanceof Boolean || v instanceof Number) {
+            sb.append(v);
+        } else if (v instanceof Map<?, ?> m) {
+            if (m.isEmpty()) {
+                sb.append("{}");
+                return;
             }
-            case List<?> l -> {
-                if (l.isEmpty()) {
-                    sb.append("[]");
-                    return;
-                }
-                sb.append('[');
-                for (int i = 0; i < l.size(); i++) {
-                    if (i > 0) sb.append(',');
-                    newline(sb, indent, level + 1);
-                    write(sb, l.get(i), indent, level + 1);
-                }
-                newline(sb, indent, level);
-                sb.append(']');
+            sb.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                if (!first) sb.append(',');
+                first = false;
+                newline(sb, indent, level + 1);
+                quote(sb, String.valueOf(e.getKey()));
+                sb.append(indent >= 0 ? ": " : ":");
+                write(sb, e.getValue(), indent, level + 1);
             }
-            default -> throw new IllegalArgumentException("not a JSON value: " + v.getClass().getName());
+            newline(sb, indent, level);
+            sb.append('}');
+        } else if (v instanceof List<?> l) {
+            if (l.isEmpty()) {
+                sb.append("[]");
+                return;
+            }
+            sb.append('[');
+            for (int i = 0; i < l.size(); i++) {
+                if (i > 0) sb.append(',');
+                newline(sb, indent, level + 1);
+                write(sb, l.get(i), indent, level + 1);
+            }
+            newline(sb, indent, level);
+            sb.append(']');
+        } else {
+            throw new IllegalArgumentException("not a JSON value: " + v.getClass().getName());
         }
     }
 

@@ -1,6 +1,9 @@
 package kurma.sys;
 
-/** Linux (x86_64/aarch64 generic) errno numbers: their symbolic names, for error messages. */
+/**
+ * Linux errno numbers with their names and glibc's messages, kept in Java so that turning a
+ * stage2 failure into a sentence costs no native call.
+ */
 public final class Errno {
     private Errno() {}
 
@@ -9,17 +12,29 @@ public final class Errno {
             EISDIR = 21, EINVAL = 22, ENOSPC = 28, EROFS = 30, EPIPE = 32, ENAMETOOLONG = 36,
             ENOTEMPTY = 39, ELOOP = 40;
 
-    private static final String[] NAMES = {
-        null, "EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG", "ENOEXEC", "EBADF", "ECHILD",
-        "EAGAIN", "ENOMEM", "EACCES", "EFAULT", "ENOTBLK", "EBUSY", "EEXIST", "EXDEV", "ENODEV", "ENOTDIR",
-        "EISDIR", "EINVAL", "ENFILE", "EMFILE", "ENOTTY", "ETXTBSY", "EFBIG", "ENOSPC", "ESPIPE", "EROFS",
-        "EMLINK", "EPIPE", "EDOM", "ERANGE", "EDEADLK", "ENAMETOOLONG", "ENOLCK", "ENOSYS", "ENOTEMPTY",
-        "ELOOP"
+    private static final String[][] TABLE = {
+        {null, null},
+        {"EPERM", "Operation not permitted"}, {"ENOENT", "No such file or directory"}, {"ESRCH", "No such process"},
+        {"EINTR", "Interrupted system call"}, {"EIO", "Input/output error"}, {"ENXIO", "No such device or address"},
+        {"E2BIG", "Argument list too long"}, {"ENOEXEC", "Exec format error"}, {"EBADF", "Bad file descriptor"},
+        {"ECHILD", "No child processes"}, {"EAGAIN", "Resource temporarily unavailable"},
+        {"ENOMEM", "Cannot allocate memory"}, {"EACCES", "Permission denied"}, {"EFAULT", "Bad address"},
+        {"ENOTBLK", "Block device required"}, {"EBUSY", "Device or resource busy"}, {"EEXIST", "File exists"},
+        {"EXDEV", "Invalid cross-device link"}, {"ENODEV", "No such device"}, {"ENOTDIR", "Not a directory"},
+        {"EISDIR", "Is a directory"}, {"EINVAL", "Invalid argument"}, {"ENFILE", "Too many open files in system"},
+        {"EMFILE", "Too many open files"}, {"ENOTTY", "Inappropriate ioctl for device"},
+        {"ETXTBSY", "Text file busy"}, {"EFBIG", "File too large"}, {"ENOSPC", "No space left on device"},
+        {"ESPIPE", "Illegal seek"}, {"EROFS", "Read-only file system"}, {"EMLINK", "Too many links"},
+        {"EPIPE", "Broken pipe"}, {"EDOM", "Numerical argument out of domain"},
+        {"ERANGE", "Numerical result out of range"}, {"EDEADLK", "Resource deadlock avoided"},
+        {"ENAMETOOLONG", "File name too long"}, {"ENOLCK", "No locks available"},
+        {"ENOSYS", "Function not implemented"}, {"ENOTEMPTY", "Directory not empty"},
+        {"ELOOP", "Too many levels of symbolic links"},
     };
 
-    /** "ENOENT" for 2; "errno 95" for numbers this table does not name. */
+    /** "ENOENT" for 2; "errno 95" style for numbers this table does not name. */
     public static String name(int errno) {
-        if (errno > 0 && errno < NAMES.length) return NAMES[errno];
+        if (errno > 0 && errno < TABLE.length) return TABLE[errno][0];
         return switch (errno) {
             case 95 -> "EOPNOTSUPP";
             case 110 -> "ETIMEDOUT";
@@ -28,8 +43,14 @@ public final class Errno {
         };
     }
 
-    /** The C library's text for errno, e.g. "No such file or directory". */
+    /** glibc's text for errno, e.g. "No such file or directory". */
     public static String describe(int errno) {
-        return Libc.strerror(errno);
+        if (errno > 0 && errno < TABLE.length) return TABLE[errno][1];
+        return switch (errno) {
+            case 95 -> "Operation not supported";
+            case 110 -> "Connection timed out";
+            case 111 -> "Connection refused";
+            default -> "Unknown error " + errno;
+        };
     }
 }

@@ -39,7 +39,8 @@ public enum Op {
     CAP_AMBIENT(32),
     FIND_EXEC(33),
     EXEC(34),
-    OOM_SCORE_ADJ(35);
+    OOM_SCORE_ADJ(35),
+    MKFIFO_AT_STATE(36);
 
     public final int code;
 

@@ -31,14 +31,16 @@ public final class Plan {
     public Plan add(String description, Op op, Object... args) {
         List<Arg> list = new ArrayList<>(args.length);
         for (Object a : args) {
-            switch (a) {
-                case String s -> {
-                    if (s.indexOf('\0') >= 0) throw new IllegalArgumentException(description + ": NUL byte in argument");
-                    list.add(new Str(s));
-                }
-                case Long l -> list.add(new U64(l));
-                case Integer i -> list.add(new U64(i));
-                default -> throw new IllegalArgumentException("plan argument of type " + a.getClass());
+            // instanceof rather than a pattern switch: a type switch costs an indy bootstrap at start-up
+            if (a instanceof String s) {
+                if (s.indexOf('\0') >= 0) throw new IllegalArgumentException(description + ": NUL byte in argument");
+                list.add(new Str(s));
+            } else if (a instanceof Long l) {
+                list.add(new U64(l));
+            } else if (a instanceof Integer i) {
+                list.add(new U64(i));
+            } else {
+                throw new IllegalArgumentException("plan argument of type " + a.getClass());
             }
         }
         steps.add(new Step(op, List.copyOf(list), description));
@@ -64,10 +66,9 @@ public final class Plan {
             small.putShort((short) s.op().code).putShort((short) s.args().size());
             body.write(small.array(), 0, 4);
             for (Arg a : s.args()) {
-                byte[] bytes = switch (a) {
-                    case Str str -> str.value().getBytes(StandardCharsets.UTF_8);
-                    case U64 u -> ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(u.value()).array();
-                };
+                byte[] bytes = a instanceof Str str
+                        ? str.value().getBytes(StandardCharsets.UTF_8)
+                        : ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(((U64) a).value()).array();
                 small.clear();
                 small.putInt(bytes.length);
                 body.write(small.array(), 0, 4);

@@ -31,7 +31,7 @@ public final class PlanCompiler {
 
     /** Everything the plan depends on besides config.json. */
     public record Context(Spec spec, Path bundle, Path rootfs, Path stateDir, String fifoName, Cgroup cgroup,
-            boolean noPivot, int lastCap) {}
+            boolean noPivot, boolean monitor, int lastCap) {}
 
     private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     private static final long S_IFCHR = 0020000, S_IFBLK = 0060000, S_IFIFO = 0010000;
@@ -81,12 +81,15 @@ public final class PlanCompiler {
         }
         if (unshare != 0) plan.add("create namespaces", Op.UNSHARE, unshare);
         Spec.Namespace pid = linux.namespace("pid");
-        long fork = Linux.CLONE_PARENT | (pid != null && (pid.path() == null || pid.path().isEmpty()) ? Linux.CLONE_NEWPID : 0);
-        plan.add("fork the container process", Op.FORK, fork);
+        long fork = pid != null && (pid.path() == null || pid.path().isEmpty()) ? Linux.CLONE_NEWPID : 0;
+        // With a monitor (run), the first process stays to report the init's exit status.
+        plan.add("fork the container process", Op.FORK, fork, ctx.monitor() ? 1L : 0L);
 
         // 2. The container's init: its own session, the state dir (for the start fifo), the rootfs.
         plan.add("create a new session", Op.SETSID);
         plan.add("open state directory " + ctx.stateDir(), Op.OPEN_STATE_DIR, ctx.stateDir().toString());
+        // The fifo start opens; it exists exactly while the container is "created".
+        plan.add("create the start fifo", Op.MKFIFO_AT_STATE, ctx.fifoName(), 0622L);
         rootfs(linux);
         if (spec.hostname() != null && !spec.hostname().isEmpty()) {
             plan.add("set hostname \"" + spec.hostname() + "\"", Op.SETHOSTNAME, spec.hostname());

@@ -31,7 +31,7 @@ class PlanCompilerTest {
                 new Cgroup.Dir(new Hierarchy("/sys/fs/cgroup/unified", true, Set.of(), "/"),
                         Path.of("/sys/fs/cgroup/unified/kurma/t"))));
         return PlanCompiler.compile(new PlanCompiler.Context(Spec.parse(json), tmp.resolve("bundle"), rootfs,
-                tmp.resolve("state"), "exec.fifo", cg, false, 40));
+                tmp.resolve("state"), "exec.fifo", cg, false, false, 40));
     }
 
     private static int indexOf(List<Plan.Step> steps, Op op) {
@@ -47,7 +47,9 @@ class PlanCompilerTest {
         long flags = ((Plan.U64) s.get(unshare).args().getFirst()).value();
         assertEquals(Linux.CLONE_NEWNS | Linux.CLONE_NEWNET | Linux.CLONE_NEWIPC | Linux.CLONE_NEWUTS | Linux.CLONE_NEWCGROUP, flags);
         long forkFlags = ((Plan.U64) s.get(fork).args().getFirst()).value();
-        assertEquals(Linux.CLONE_NEWPID | Linux.CLONE_PARENT, forkFlags);
+        assertEquals(Linux.CLONE_NEWPID, forkFlags);
+        assertEquals(new Plan.U64(0), s.get(fork).args().get(1), "create leaves no monitor behind");
+        assertTrue(indexOf(s, Op.MKFIFO_AT_STATE) < indexOf(s, Op.READY), "the fifo exists when create returns");
         int pivot = indexOf(s, Op.PIVOT_ROOT), lastMountInRoot = -1;
         for (int i = 0; i < s.size(); i++) if (s.get(i).op() == Op.MOUNT_IN_ROOT) lastMountInRoot = i;
         assertTrue(lastMountInRoot < pivot, "all rootfs mounts before pivot_root");

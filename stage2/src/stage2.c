@@ -1,0 +1,814 @@
+/*
+ * kurma-stage2: executes a launch plan read from an inherited pipe.
+ *
+ * The contract (wire format, op codes, messages) is ../PLAN.md; this file implements it and
+ * nothing more. stage2 holds no policy: it runs the ops it is given, in order, and reports the
+ * first failure as ERROR(op_index, errno).
+ *
+ * Build: cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o kurma-stage2 stage2.c
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U /* Linux 6.3+: ask for an executable memfd explicitly */
+#endif
+
+#define PLAN_MAGIC   0x324d524bU /* "KRM2" */
+#define PLAN_VERSION 1
+#define MAX_ARG_LEN  (1U << 20)
+
+enum { MSG_PID = 1, MSG_READY = 2, MSG_ERROR = 3, MSG_EXIT = 4 };
+
+enum {
+	WRITE_FILE = 1, SETNS, UNSHARE, FORK, SETSID, OPEN_ROOT, MKDIR_IN_ROOT, MKFILE_IN_ROOT,
+	MOUNT, MOUNT_IN_ROOT, MKNOD_IN_ROOT, SYMLINK_IN_ROOT, PIVOT_ROOT, MOVE_ROOT, MASK, READONLY,
+	SETHOSTNAME, SETDOMAINNAME, SETRLIMIT, OPEN_STATE_DIR, READY, WAIT_START, CHDIR, UMASK,
+	SETGROUPS, SETGID, SETUID, NO_NEW_PRIVS, CAP_BOUNDING, KEEPCAPS, CAPSET, CAP_AMBIENT,
+	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OP_LIMIT
+};
+
+/*
+ * Argument signature of each op: 's' string, 'u' u64, 'w' u64 that must fit in 32 bits
+ * (the kernel takes it as an int, uid_t, gid_t or mode_t: reject rather than truncate).
+ * A trailing '*' lets the letter before it repeat zero or more times.
+ */
+static const char *const signature[OP_LIMIT] = {
+	[WRITE_FILE] = "ss", [SETNS] = "sw", [UNSHARE] = "w", [FORK] = "uu", [SETSID] = "",
+	[OPEN_ROOT] = "s", [MKDIR_IN_ROOT] = "sw", [MKFILE_IN_ROOT] = "sw", [MOUNT] = "sssus",
+	[MOUNT_IN_ROOT] = "sssus", [MKNOD_IN_ROOT] = "swuww", [SYMLINK_IN_ROOT] = "ss",
+	[PIVOT_ROOT] = "s", [MOVE_ROOT] = "s", [MASK] = "s", [READONLY] = "s", [SETHOSTNAME] = "s",
+	[SETDOMAINNAME] = "s", [SETRLIMIT] = "wuu", [OPEN_STATE_DIR] = "s", [READY] = "",
+	[WAIT_START] = "s", [CHDIR] = "s", [UMASK] = "w", [SETGROUPS] = "w*", [SETGID] = "w",
+	[SETUID] = "w", [NO_NEW_PRIVS] = "", [CAP_BOUNDING] = "uu", [KEEPCAPS] = "u",
+	[CAPSET] = "uuu", [CAP_AMBIENT] = "uu", [FIND_EXEC] = "ss", [EXEC] = "us*",
+	[OOM_SCORE_ADJ] = "s", [MKFIFO_AT_STATE] = "sw",
+};
+
+struct arg { char *s; uint64_t u; };   /* s: NUL-terminated string; else u holds the value */
+struct op { unsigned code, argc; struct arg *a; };
+
+/* in_fd: the plan pipe; out_fd: the message pipe; own_fds: the first fd number that is not the
+   container's (3 + PRESERVE_FDS). */
+static int in_fd = -1, out_fd = -1, own_fds = 3, root_fd = -1, state_fd = -1;
+static char *found_path;               /* set by FIND_EXEC, used by EXEC */
+
+/* ---- messages and errors ---------------------------------------------------------------- */
+
+/* 16 bytes, little-endian. SIGPIPE is ignored: a reader that went away must not kill us. */
+static void message(int type, int op, int err, int value)
+{
+	int32_t v[4] = { type, op, err, value };
+	unsigned char m[16];
+	size_t done = 0;
+
+	for (int i = 0; i < 16; i++)
+		m[i] = (unsigned char)((uint32_t)v[i / 4] >> (8 * (i % 4)));
+	while (done < sizeof m) {
+		ssize_t n = out_fd < 0 ? -1 : write(out_fd, m + done, sizeof m - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		done += (size_t)n;
+	}
+}
+
+static _Noreturn void die(int op, int err) { message(MSG_ERROR, op, err, 0); _exit(1); }
+
+static int fail(int err) { errno = err; return -1; }
+
+/* close() that keeps errno, for clean-up on error paths. */
+static void xclose(int fd) { int e = errno; if (fd >= 0) close(fd); errno = e; }
+
+/* ---- reading and checking the plan -------------------------------------------------------- */
+
+static uint32_t get32(const unsigned char *p)
+{
+	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Reads exactly n bytes from the plan pipe; end of stream means a truncated plan. */
+static int read_full(unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = read(in_fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -1 : fail(EINVAL);
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * Checks the whole body before any op runs, so a malformed plan never half-executes.
+ * Errors inside an op are reported at its index; a body longer than its ops at -1 (header).
+ */
+static struct op *parse(unsigned char *body, uint32_t len, uint32_t count)
+{
+	struct op *ops = calloc(count ? count : 1, sizeof *ops);
+	size_t off = 0;
+
+	if (!ops)
+		die(-1, ENOMEM);
+	for (uint32_t i = 0; i < count; i++) {
+		struct op *o = &ops[i];
+		const char *sig;
+		size_t fixed;
+		char rep = 0;
+
+		if (len - off < 4)
+			die((int)i, EINVAL);
+		o->code = body[off] | body[off + 1] << 8;
+		o->argc = body[off + 2] | body[off + 3] << 8;
+		off += 4;
+		if (o->code >= OP_LIMIT || !(sig = signature[o->code]))
+			die((int)i, EINVAL);
+		fixed = strlen(sig);
+		if (fixed >= 2 && sig[fixed - 1] == '*')
+			rep = sig[fixed - 2], fixed -= 2;
+		if (o->argc < fixed || (!rep && o->argc != fixed))
+			die((int)i, EINVAL);
+		if (!(o->a = calloc(o->argc ? o->argc : 1, sizeof *o->a)))
+			die(-1, ENOMEM);
+		for (unsigned j = 0; j < o->argc; j++) {
+			char type = j < fixed ? sig[j] : rep;
+			unsigned char *p;
+			uint32_t n;
+
+			if (len - off < 4 || (n = get32(body + off)) > MAX_ARG_LEN || len - off - 4 < n)
+				die((int)i, EINVAL);
+			p = body + off + 4;
+			off += 4 + (size_t)n;
+			if (type == 's') {
+				if (memchr(p, 0, n))
+					die((int)i, EINVAL);
+				/* Slide the bytes over their (consumed) length prefix: this
+				   frees room for the terminator without copying the plan. */
+				memmove(p - 4, p, n);
+				(p - 4)[n] = 0;
+				o->a[j].s = (char *)p - 4;
+			} else {
+				if (n != 8)
+					die((int)i, EINVAL);
+				o->a[j].u = get32(p) | (uint64_t)get32(p + 4) << 32;
+				if (type == 'w' && o->a[j].u > UINT32_MAX)
+					die((int)i, EINVAL);
+			}
+		}
+		/* EXEC: u64 argc, then argc >= 1 argv strings, then the environment. */
+		if (o->code == EXEC && (o->a[0].u < 1 || o->a[0].u > o->argc - 1))
+			die((int)i, EINVAL);
+	}
+	if (off != len)
+		die(-1, EINVAL);
+	return ops;
+}
+
+/* ---- helpers for the ops ------------------------------------------------------------------ */
+
+static const char *null_if_empty(const char *s) { return *s ? s : NULL; }
+
+static int write_file(const char *path, const char *data)
+{
+	size_t len = strlen(data), done = 0;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+		if (n < 0 && errno != EINTR) {
+			xclose(fd);
+			return -1;
+		}
+		done += n > 0 ? (size_t)n : 0;
+	}
+	return close(fd);
+}
+
+/* rel resolved beneath the root fd: symlinks and ".." can never leave the rootfs. */
+static int open_in_root(const char *rel, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	return (int)syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
+}
+
+/*
+ * Creates every missing directory of rel, one component at a time. Each parent is reached
+ * again from the root (not from the previous component's fd, which RESOLVE_IN_ROOT would
+ * treat as the root), so a symlink met on the way resolves as the container will see it.
+ * mkdirat() never follows its last component; an existing one must resolve to a directory,
+ * and a dangling symlink gets its target created (in the root, as the container sees it).
+ */
+static int mkdir_in_root_depth(char *rel, mode_t mode, int links)
+{
+	int dir = open_in_root("/", O_PATH | O_DIRECTORY), next;
+	char *p = rel, *end, saved;
+
+	while (dir >= 0) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			return close(dir);
+		end = p + strcspn(p, "/");
+		saved = *end;
+		*end = 0;
+		if (mkdirat(dir, p, mode) < 0 && errno != EEXIST) {
+			next = -1;
+		} else if ((next = open_in_root(rel, O_PATH | O_DIRECTORY)) < 0 && errno == ENOENT) {
+			char target[PATH_MAX], *path;
+			ssize_t n = readlinkat(dir, p, target, sizeof target - 1);
+
+			*end = saved;
+			if (n <= 0 || links >= 40) {
+				xclose(dir);
+				return fail(n <= 0 ? ENOENT : ELOOP);
+			}
+			target[n] = 0;
+			/* Continue with the link's target in place of the link: from the root if it is
+			   absolute, else from the link's directory (rel up to p). */
+			if (!(path = malloc(strlen(rel) + (size_t)n + 2)))
+				return fail(ENOMEM);
+			if (target[0] == '/')
+				sprintf(path, "%s%s", target, end);
+			else
+				sprintf(path, "%.*s%s%s", (int)(p - rel), rel, target, end);
+			xclose(dir);
+			n = mkdir_in_root_depth(path, mode, links + 1);
+			free(path);
+			return (int)n;
+		}
+		*end = saved;
+		xclose(dir);
+		dir = next;
+		p = end;
+	}
+	return -1;
+}
+
+static int mkdir_in_root(char *rel, mode_t mode)
+{
+	return mkdir_in_root_depth(rel, mode, 0);
+}
+
+/*
+ * Opens (beneath the root) the directory that holds the last component of rel, creating it
+ * first if mkdirs is set, and points *base at that component. rel is cut at its last '/'.
+ */
+static int open_parent(char *rel, const char **base, int mkdirs)
+{
+	char *slash = strrchr(rel, '/');
+
+	*base = slash ? slash + 1 : rel;
+	if (!**base || !strcmp(*base, ".") || !strcmp(*base, ".."))
+		return fail(EINVAL);
+	if (!slash)
+		return open_in_root(".", O_PATH | O_DIRECTORY);
+	*slash = 0;
+	if (mkdirs && mkdir_in_root(rel, 0755) < 0)
+		return -1;
+	return open_in_root(slash == rel ? "/" : rel, O_PATH | O_DIRECTORY);
+}
+
+/* mount() onto what fd names, through its /proc/self/fd magic link. */
+static int mount_on_fd(const char *src, int fd, const char *type, unsigned long flags,
+		       const char *data)
+{
+	char target[32];
+	int r;
+
+	snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+	r = mount(src, target, type, flags, data);
+	xclose(fd);
+	return r;
+}
+
+/* Opening first and mounting on the fd: no window between the type check and the mount. */
+static int mask(const char *path)
+{
+	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) < 0) {
+		xclose(fd);
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode))
+		return mount_on_fd("tmpfs", fd, "tmpfs", MS_RDONLY, NULL);
+	return mount_on_fd("/dev/null", fd, NULL, MS_BIND, NULL);
+}
+
+/*
+ * A read-only bind remount replaces all per-mount flags, so carry over the ones the mount
+ * has. That includes the atime mode: the kernel would otherwise reset it to relatime, and
+ * in a user namespace changing a locked atime flag fails with EPERM.
+ */
+static int readonly(const char *path)
+{
+	unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+	struct statvfs sv;
+
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (statvfs(path, &sv) < 0)
+		return -1;
+	flags |= (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
+		 (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) |
+		 (sv.f_flag & ST_NODIRATIME ? MS_NODIRATIME : 0) |
+		 (sv.f_flag & ST_NOATIME ? MS_NOATIME :
+		  sv.f_flag & ST_RELATIME ? MS_RELATIME : MS_STRICTATIME);
+	return mount(NULL, path, NULL, flags, NULL);
+}
+
+/* Reads exactly n bytes; 0 at end of file, -1 on error. */
+static ssize_t read_exact(int fd, unsigned char *p, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = read(fd, p + done, n - done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+/*
+ * Raw clone with fork semantics: no new stack, no TLS, no tid pointers, no shared fd table.
+ * Flags that need any of those, or that carry their own exit signal, cannot work here; the
+ * legacy clone() syscall would also drop the upper 32 bits silently.
+ *
+ * The JVM reads the message pipe of the process it spawned (this one), and stops reading it
+ * when that process ends. So the parent relays the child's messages until the child is ready,
+ * has failed, or is gone; then it exits, or with wait it stays as the child's monitor.
+ */
+static int do_fork(uint64_t flags, uint64_t wait, int op)
+{
+	const uint64_t unusable = 0xffffffff00000000ULL | CSIGNAL | CLONE_VM | CLONE_VFORK |
+				  CLONE_THREAD | CLONE_SIGHAND | CLONE_SETTLS | CLONE_PARENT_SETTID |
+				  CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PIDFD | CLONE_FILES;
+	int relay[2];
+	long pid;
+
+	if (flags & unusable)
+		return fail(EINVAL);
+	if (pipe2(relay, O_CLOEXEC) < 0)
+		return -1;
+	pid = syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
+	if (pid < 0) {
+		xclose(relay[0]);
+		xclose(relay[1]);
+		return -1;
+	}
+	if (pid > 0) {
+		unsigned char m[16];
+		int status = 0;
+
+		close(relay[1]);
+		message(MSG_PID, op, 0, (int)pid); /* before anything the child says */
+		while (read_exact(relay[0], m, sizeof m) == (ssize_t)sizeof m) {
+			size_t done = 0;
+			uint32_t type = get32(m);
+
+			while (done < sizeof m) {
+				ssize_t n = write(out_fd, m + done, sizeof m - done);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0)
+					break;
+				done += (size_t)n;
+			}
+			if (type == MSG_READY || type == MSG_ERROR)
+				break;
+		}
+		close(relay[0]);
+		if (!wait)
+			_exit(0);
+		/* The monitor: stay until the child ends and report how (for `run`). */
+		while (waitpid((pid_t)pid, &status, 0) < 0)
+			if (errno != EINTR)
+				die(op, errno);
+		message(MSG_EXIT, op, 0, status);
+		_exit(0);
+	}
+	/* Child: from now on its messages go through the parent. */
+	close(relay[0]);
+	close(out_fd);
+	out_fd = relay[1];
+	return 0;
+}
+
+static int wait_start(const char *name)
+{
+	ssize_t n;
+	int fd;
+
+	/* Opening a fifo for writing blocks until `start` opens it for reading. */
+	while ((fd = openat(state_fd, name, O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (fd < 0)
+		return -1;
+	while ((n = write(fd, "", 1)) < 0 && errno == EINTR)
+		;
+	xclose(fd);
+	xclose(state_fd);
+	state_fd = -1;
+	return n == 1 ? 0 : -1;
+}
+
+static int setgroups_op(struct op *o)
+{
+	gid_t *gids = calloc(o->argc ? o->argc : 1, sizeof *gids);
+	int r;
+
+	if (!gids)
+		return -1;
+	for (unsigned i = 0; i < o->argc; i++)
+		gids[i] = (gid_t)o->a[i].u;
+	r = setgroups(o->argc, gids);
+	free(gids);
+	return r;
+}
+
+/* last_cap bounds the loops; a cap above it cannot be named in a mask. */
+static int caps_op(unsigned code, uint64_t mask, uint64_t last)
+{
+	if (last > 63)
+		return fail(EINVAL);
+	if (code == CAP_BOUNDING) {
+		for (unsigned long cap = 0; cap <= last; cap++)
+			if (!(mask >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0UL, 0UL, 0UL) < 0)
+				return -1;
+		return 0;
+	}
+	if (last < 63 && mask >> (last + 1))
+		return fail(EINVAL);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0UL, 0UL, 0UL) < 0)
+		return -1;
+	for (unsigned long cap = 0; cap <= last; cap++)
+		if ((mask >> cap & 1) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0UL, 0UL) < 0)
+			return -1;
+	return 0;
+}
+
+static int capset_op(struct arg *a)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	for (int i = 0; i < 2; i++) {
+		data[i].effective = (uint32_t)(a[0].u >> (32 * i));
+		data[i].permitted = (uint32_t)(a[1].u >> (32 * i));
+		data[i].inheritable = (uint32_t)(a[2].u >> (32 * i));
+	}
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/* 0 if path is a regular file we may execute; else -1, errno EACCES or the lookup's. */
+static int check_exec(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode) || faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0)
+		return fail(EACCES);
+	return 0;
+}
+
+static int find_exec(const char *name, const char *path_var)
+{
+	int err = ENOENT;
+	char *buf, *end;
+
+	free(found_path);
+	found_path = NULL;
+	if (strchr(name, '/')) {
+		if (check_exec(name) < 0)
+			return -1;
+		return (found_path = strdup(name)) ? 0 : -1;
+	}
+	if (!*name || !(buf = malloc(strlen(path_var) + strlen(name) + 3)))
+		return *name ? -1 : fail(ENOENT);
+	for (const char *dir = path_var;; dir = end + 1) {
+		end = strchrnul(dir, ':');
+		if (end == dir)
+			sprintf(buf, "./%s", name);        /* an empty entry is "." */
+		else
+			sprintf(buf, "%.*s/%s", (int)(end - dir), dir, name);
+		if (check_exec(buf) == 0) {
+			found_path = buf;
+			return 0;
+		}
+		if (errno == EACCES)
+			err = EACCES;                      /* keep looking, like execvp() */
+		if (!*end)
+			break;
+	}
+	free(buf);
+	return fail(err);
+}
+
+static int exec_op(struct op *o, int op)
+{
+	size_t argc = (size_t)o->a[0].u, envc = o->argc - 1 - argc;
+	char **argv = calloc(argc + 1, sizeof *argv), **envp = calloc(envc + 1, sizeof *envp);
+	int err;
+
+	if (!argv || !envp)
+		return -1;
+	for (size_t i = 0; i < argc; i++)
+		argv[i] = o->a[1 + i].s;
+	for (size_t i = 0; i < envc; i++)
+		envp[i] = o->a[1 + argc + i].s;
+	/* Ours go at exec; fds below own_fds are the container's (every fd we opened below it
+	   is O_CLOEXEC already). The container gets SIGPIPE's default back. */
+	if (close_range((unsigned)own_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_DFL);
+	execve(found_path ? found_path : argv[0], argv, envp);
+	err = errno;
+	message(MSG_ERROR, op, err, 0);
+	dprintf(2, "kurma-stage2: exec %s: %s\n", argv[0], strerror(err));
+	_exit(127);
+}
+
+/* Returns -1 with errno set when op fails. */
+static int run(struct op *o, int op)
+{
+	struct arg *a = o->a;
+	const char *base;
+	int fd, r;
+
+	switch (o->code) {
+	case WRITE_FILE: return write_file(a[0].s, a[1].s);
+	case SETNS:
+		if ((fd = open(a[0].s, O_RDONLY | O_CLOEXEC)) < 0)
+			return -1;
+		r = setns(fd, (int)a[1].u);
+		xclose(fd);
+		return r;
+	case UNSHARE: return unshare((int)a[0].u);
+	case FORK: return do_fork(a[0].u, a[1].u, op);
+	case SETSID: return setsid() < 0 ? -1 : 0;
+	case OPEN_ROOT:
+	case OPEN_STATE_DIR:
+		if ((fd = open(a[0].s, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return -1;
+		if (o->code == OPEN_ROOT)
+			r = root_fd, root_fd = fd;
+		else
+			r = state_fd, state_fd = fd;
+		xclose(r);
+		return 0;
+	case MKDIR_IN_ROOT: return mkdir_in_root(a[0].s, (mode_t)a[1].u);
+	case MKFILE_IN_ROOT:
+		if (a[1].u & ~(uint64_t)07777) /* permission bits only: it must be a file */
+			return fail(EINVAL);
+		if ((fd = open_parent(a[0].s, &base, 1)) < 0)
+			return -1;
+		r = mknodat(fd, base, S_IFREG | (mode_t)a[1].u, 0);
+		xclose(fd);
+		return r < 0 && errno != EEXIST ? -1 : 0;
+	case MOUNT:
+		return mount(null_if_empty(a[0].s), null_if_empty(a[1].s), null_if_empty(a[2].s),
+			     a[3].u, null_if_empty(a[4].s));
+	case MOUNT_IN_ROOT:
+		if ((fd = open_in_root(a[1].s, O_PATH)) < 0)
+			return -1;
+		return mount_on_fd(null_if_empty(a[0].s), fd, null_if_empty(a[2].s), a[3].u,
+				   null_if_empty(a[4].s));
+	case MKNOD_IN_ROOT:
+		if ((fd = open_parent(a[0].s, &base, 0)) < 0)
+			return -1;
+		r = mknodat(fd, base, (mode_t)a[1].u, (dev_t)a[2].u);
+		if (r == 0)
+			r = fchownat(fd, base, (uid_t)a[3].u, (gid_t)a[4].u, AT_SYMLINK_NOFOLLOW);
+		else if (errno == EEXIST) /* the rootfs brought its own: leave it */
+			r = 0;
+		xclose(fd);
+		return r;
+	case SYMLINK_IN_ROOT:
+		if ((fd = open_parent(a[1].s, &base, 0)) < 0)
+			return -1;
+		r = symlinkat(a[0].s, fd, base);
+		xclose(fd);
+		return r < 0 && errno != EEXIST ? -1 : 0;
+	case PIVOT_ROOT:
+		/* pivot_root(".", ".") stacks the old root on the new one; detaching "." then
+		   drops the old root without needing a directory to park it in. */
+		if (chdir(a[0].s) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+		    umount2(".", MNT_DETACH) < 0)
+			return -1;
+		return chdir("/");
+	case MOVE_ROOT:
+		if (chdir(a[0].s) < 0 || mount(a[0].s, "/", NULL, MS_MOVE, NULL) < 0 ||
+		    chroot(".") < 0)
+			return -1;
+		return chdir("/");
+	case MASK: return mask(a[0].s);
+	case READONLY: return readonly(a[0].s);
+	case SETHOSTNAME: return sethostname(a[0].s, strlen(a[0].s));
+	case SETDOMAINNAME: return setdomainname(a[0].s, strlen(a[0].s));
+	case SETRLIMIT: {
+		struct rlimit rl = { .rlim_cur = a[1].u, .rlim_max = a[2].u };
+		return prlimit(0, (__rlimit_resource_t)a[0].u, &rl, NULL);
+	}
+	case READY: message(MSG_READY, op, 0, 0); return 0;
+	case WAIT_START: return wait_start(a[0].s);
+	case CHDIR: return chdir(a[0].s);
+	case UMASK: umask((mode_t)a[0].u); return 0;
+	case SETGROUPS: return setgroups_op(o);
+	case SETGID: return setresgid((gid_t)a[0].u, (gid_t)a[0].u, (gid_t)a[0].u);
+	case SETUID: return setresuid((uid_t)a[0].u, (uid_t)a[0].u, (uid_t)a[0].u);
+	case NO_NEW_PRIVS: return prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL);
+	case CAP_BOUNDING:
+	case CAP_AMBIENT: return caps_op(o->code, a[0].u, a[1].u);
+	case KEEPCAPS: return prctl(PR_SET_KEEPCAPS, (unsigned long)a[0].u, 0UL, 0UL, 0UL);
+	case CAPSET: return capset_op(a);
+	case FIND_EXEC: return find_exec(a[0].s, a[1].s);
+	case EXEC: return exec_op(o, op);
+	case OOM_SCORE_ADJ: return write_file("/proc/self/oom_score_adj", a[0].s);
+	case MKFIFO_AT_STATE:
+		if (mkfifoat(state_fd, a[0].s, (mode_t)a[1].u) < 0)
+			return -1;
+		return fchmodat(state_fd, a[0].s, (mode_t)a[1].u, 0);
+	}
+	return fail(EINVAL); /* unreachable: parse() admits known codes only */
+}
+
+/* ---- start-up --------------------------------------------------------------------------------- */
+
+/*
+ * Unless we already run from a sealed memfd, copy our binary into one, seal it and exec it,
+ * so that /proc/PID/exe never names the host file (a container process could otherwise open
+ * it for writing). Returns only in the sealed copy; the check makes this happen once.
+ */
+static void reexec_sealed(char **argv)
+{
+	const int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), have, mfd;
+	ssize_t n;
+
+	if (exe < 0)
+		die(-1, errno);
+	have = fcntl(exe, F_GET_SEALS); /* EINVAL on files that cannot be sealed */
+	if (have >= 0 && (have & seals) == seals) {
+		close(exe);
+		return;
+	}
+	/* Kernels before 6.3 reject MFD_EXEC; later ones may refuse exec without it. */
+	mfd = memfd_create("kurma-stage2", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	if (mfd < 0 && errno == EINVAL)
+		mfd = memfd_create("kurma-stage2", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		die(-1, errno);
+	while ((n = sendfile(mfd, exe, NULL, 1 << 20)) != 0)
+		if (n < 0 && errno != EINTR)
+			die(-1, errno);
+	if (fcntl(mfd, F_ADD_SEALS, seals) < 0)
+		die(-1, errno);
+	close(exe);
+	fexecve(mfd, argv, environ);
+	die(-1, errno);
+}
+
+/* The spawner passes on the JVM's signal mask and ignored signals; the container must not
+   inherit them. The raw system call, because glibc's sigaction() refuses its own internal
+   signals (32, 33), which a JVM may leave ignored. SIGKILL and SIGSTOP refuse any change. */
+static void reset_signals(void)
+{
+	struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } dfl = { 0 };
+	sigset_t none;
+
+	for (int sig = 1; sig <= 64; sig++)
+		syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* A plain decimal number up to INT_MAX, or -1. */
+static long parse_num(const char *s)
+{
+	long n = *s ? 0 : -1;
+
+	for (; *s && n >= 0; s++)
+		n = *s >= '0' && *s <= '9' && n <= (INT_MAX - 9) / 10 ? n * 10 + (*s - '0') : -1;
+	return n;
+}
+
+/*
+ * fd 0 and 1 are the pipes from and to the JVM; move them above the container's fds, then
+ * copy the JVM's own fds 0, 1 and 3..own_fds-1 onto those numbers (pidfd_getfd: the JVM
+ * cannot hand them over itself without a native call).
+ */
+static void take_fds(pid_t parent)
+{
+	int pidfd, fd;
+	int in = fcntl(0, F_DUPFD_CLOEXEC, own_fds), out = fcntl(1, F_DUPFD_CLOEXEC, own_fds);
+
+	if (in < 0 || out < 0)
+		die(-1, errno); /* out_fd is still 1 here, so the error gets through */
+	in_fd = in;
+	out_fd = out;
+	if ((pidfd = (int)syscall(SYS_pidfd_open, parent, 0)) < 0)
+		die(-1, errno);
+	if (pidfd < own_fds) { /* keep the container's numbers free */
+		if ((fd = fcntl(pidfd, F_DUPFD_CLOEXEC, own_fds)) < 0)
+			die(-1, errno);
+		close(pidfd);
+		pidfd = fd;
+	}
+	for (int target = 0; target < own_fds; target++) {
+		int got;
+
+		if (target == 2)
+			continue; /* inherited as is */
+		if ((got = (int)syscall(SYS_pidfd_getfd, pidfd, target, 0)) < 0)
+			die(-1, errno);
+		if (got == target) { /* landed in place: only clear its close-on-exec */
+			if (fcntl(got, F_SETFD, 0) < 0)
+				die(-1, errno);
+			continue;
+		}
+		if (dup2(got, target) < 0)
+			die(-1, errno);
+		close(got);
+	}
+	close(pidfd);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned char hdr[16], *body;
+	uint32_t count, len;
+	struct op *ops;
+	long parent = argc == 3 ? parse_num(argv[1]) : -1;
+	long preserve = argc == 3 ? parse_num(argv[2]) : -1;
+
+	reset_signals();
+	if (parent < 1 || preserve < 0 || preserve > 65536 || fcntl(0, F_GETFD) < 0 || fcntl(1, F_GETFD) < 0) {
+		fputs("usage: kurma-stage2 PARENT_PID PRESERVE_FDS (fd 0: plan pipe, fd 1: message pipe)\n", stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	own_fds = 3 + (int)preserve;
+	out_fd = 1; /* until take_fds: start-up errors still reach the JVM */
+
+	/* Start-up failures come before any op, hence op_index -1. */
+	if (prctl(PR_SET_DUMPABLE, 0UL, 0UL, 0UL, 0UL) < 0) /* again in the copy: exec resets it */
+		die(-1, errno);
+	reexec_sealed(argv);
+	if (close_range((unsigned)own_fds, ~0U, 0) < 0) /* nothing but 0-2 should be here anyway */
+		die(-1, errno);
+	take_fds((pid_t)parent);
+
+	if (read_full(hdr, sizeof hdr) < 0)
+		die(-1, errno);
+	count = get32(hdr + 8);
+	len = get32(hdr + 12);
+	/* Every op takes at least 4 bytes, which also bounds the op table we allocate. */
+	if (get32(hdr) != PLAN_MAGIC || get32(hdr + 4) != PLAN_VERSION || count > len / 4)
+		die(-1, EINVAL);
+	if (!(body = malloc(len ? len : 1)))
+		die(-1, ENOMEM);
+	if (read_full(body, len) < 0)
+		die(-1, errno);
+	ops = parse(body, len, count);
+
+	for (uint32_t i = 0; i < count; i++)
+		if (run(&ops[i], (int)i) < 0)
+			die((int)i, errno);
+	_exit(0); /* a plan need not end in EXEC */
+}
