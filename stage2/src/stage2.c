@@ -45,7 +45,7 @@ enum {
 	MOUNT, MOUNT_IN_ROOT, MKNOD_IN_ROOT, SYMLINK_IN_ROOT, PIVOT_ROOT, MOVE_ROOT, MASK, READONLY,
 	SETHOSTNAME, SETDOMAINNAME, SETRLIMIT, OPEN_STATE_DIR, READY, WAIT_START, CHDIR, UMASK,
 	SETGROUPS, SETGID, SETUID, NO_NEW_PRIVS, CAP_BOUNDING, KEEPCAPS, CAPSET, CAP_AMBIENT,
-	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OP_LIMIT
+	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, OP_LIMIT
 };
 
 /*
@@ -62,7 +62,7 @@ static const char *const signature[OP_LIMIT] = {
 	[WAIT_START] = "s", [CHDIR] = "s", [UMASK] = "w", [SETGROUPS] = "w*", [SETGID] = "w",
 	[SETUID] = "w", [NO_NEW_PRIVS] = "", [CAP_BOUNDING] = "uu", [KEEPCAPS] = "u",
 	[CAPSET] = "uuu", [CAP_AMBIENT] = "uu", [FIND_EXEC] = "ss", [EXEC] = "us*",
-	[OOM_SCORE_ADJ] = "s", [MKFIFO_AT_STATE] = "sw",
+	[OOM_SCORE_ADJ] = "s", [MKFIFO_AT_STATE] = "sw", [OPEN_CGROUP] = "s",
 };
 
 struct arg { char *s; uint64_t u; };   /* s: NUL-terminated string; else u holds the value */
@@ -71,6 +71,7 @@ struct op { unsigned code, argc; struct arg *a; };
 /* in_fd: the plan pipe; out_fd: the message pipe; own_fds: the first fd number that is not the
    container's (3 + PRESERVE_FDS). */
 static int in_fd = -1, out_fd = -1, own_fds = 3, root_fd = -1, state_fd = -1;
+static int cgroup_fd = -1;             /* OPEN_CGROUP: where the next FORK's child is born */
 static char *found_path;               /* set by FIND_EXEC, used by EXEC */
 
 /* ---- messages and errors ---------------------------------------------------------------- */
@@ -384,7 +385,17 @@ static int do_fork(uint64_t flags, uint64_t wait, int op)
 		return fail(EINVAL);
 	if (pipe2(relay, O_CLOEXEC) < 0)
 		return -1;
-	pid = syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
+	if (cgroup_fd >= 0) {
+		/* clone3's struct clone_args (v2, 88 bytes): born in the cgroup, no migration. */
+		uint64_t args[11] = { flags | 0x200000000ULL /* CLONE_INTO_CGROUP */, 0, 0, 0, SIGCHLD };
+
+		args[10] = (uint64_t)cgroup_fd;
+		pid = syscall(SYS_clone3, args, sizeof args);
+		xclose(cgroup_fd);
+		cgroup_fd = -1;
+	} else {
+		pid = syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
+	}
 	if (pid < 0) {
 		xclose(relay[0]);
 		xclose(relay[1]);
@@ -660,6 +671,11 @@ static int run(struct op *o, int op)
 	case FIND_EXEC: return find_exec(a[0].s, a[1].s);
 	case EXEC: return exec_op(o, op);
 	case OOM_SCORE_ADJ: return write_file("/proc/self/oom_score_adj", a[0].s);
+	case OPEN_CGROUP:
+		if (cgroup_fd >= 0)
+			close(cgroup_fd);
+		cgroup_fd = open(a[0].s, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		return cgroup_fd < 0 ? -1 : 0;
 	case MKFIFO_AT_STATE:
 		if (mkfifoat(state_fd, a[0].s, (mode_t)a[1].u) < 0)
 			return -1;

@@ -119,13 +119,6 @@ public record Cgroup(List<Dir> dirs) {
         }
     }
 
-    /** The files a process writes "0" to in order to join this cgroup. */
-    public List<Path> procsFiles() {
-        List<Path> out = new ArrayList<>();
-        for (Dir d : dirs) out.add(d.path().resolve("cgroup.procs"));
-        return out;
-    }
-
     /** Every process in the cgroup (and its sub-cgroups), read from one hierarchy. */
     public Set<Integer> pids() {
         Set<Integer> out = new LinkedHashSet<>();

@@ -53,8 +53,9 @@ public final class Containers {
 
     private Launched launch(String id, Path bundle, CreateOptions opts, boolean monitor) {
         StateStore.checkId(id);
-        // stage2 prepares itself while we parse and plan; on bad input it is simply killed.
-        Stage2 stage2 = Stage2.spawn(opts.preserveFds());
+        // Spawning takes the JDK ~13 ms of work: do it on a second thread while this one parses
+        // and plans; stage2 then prepares itself until its plan arrives. On bad input it is killed.
+        Stage2.Pending stage2 = Stage2.spawnAsync(opts.preserveFds());
         try {
             return launch(id, bundle, opts, monitor, stage2);
         } catch (RuntimeException e) {
@@ -63,7 +64,7 @@ public final class Containers {
         }
     }
 
-    private Launched launch(String id, Path bundle, CreateOptions opts, boolean monitor, Stage2 launched) {
+    private Launched launch(String id, Path bundle, CreateOptions opts, boolean monitor, Stage2.Pending pending) {
         Path bundleDir = bundle.toAbsolutePath().normalize();
         Spec spec = loadSpec(bundleDir);
         if (spec.process() != null && spec.process().terminal()) {
@@ -107,6 +108,7 @@ public final class Containers {
         try (StateStore.Lock lock = store.create(id)) {
             try {
                 createdCgroups = cgroup.create();
+                Stage2 launched = pending.get();
                 launched.run(plan);
                 List<String> dirs = new ArrayList<>();
                 for (Cgroup.Dir d : cgroup.dirs()) dirs.add(d.path().toString());
@@ -310,6 +312,18 @@ public final class Containers {
             }
             List<String> left = Cgroup.remove(s.cgroupCreatedPaths());
             left.removeIf(p -> !s.cgroupDirs().contains(p)); // shared parents may stay
+            // The default parent (kurma/ in each hierarchy) is Kurma's own: whichever container
+            // made it, the last one out removes it. Another container inside keeps it (EBUSY).
+            for (String d : s.cgroupDirs()) {
+                Path parent = Path.of(d).getParent();
+                if (parent != null && parent.getFileName().toString().equals("kurma")) {
+                    try {
+                        Files.deleteIfExists(parent);
+                    } catch (IOException inUse) {
+                        // still holds another container
+                    }
+                }
+            }
             store.remove(id);
             if (!left.isEmpty()) throw new KurmaException("container \"" + id + "\" deleted, but cgroup " + left + " could not be removed");
         }

@@ -45,11 +45,64 @@ final class Stage2 {
         return path;
     }
 
+    /** A stage2 being spawned on another thread. */
+    static final class Pending implements Runnable {
+        private final int preserveFds;
+        private final Thread thread;
+        private Stage2 stage2;
+        private RuntimeException failure;
+
+        private Pending(int preserveFds) {
+            this.preserveFds = preserveFds;
+            this.thread = new Thread(this, "spawn-stage2");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        @Override
+        public void run() {
+            try {
+                stage2 = spawn(preserveFds);
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+        }
+
+        /** The spawned stage2 (waits for the spawn to finish). */
+        Stage2 get() {
+            join();
+            if (failure != null) throw failure;
+            return stage2;
+        }
+
+        /** Kills the spawned stage2, if the spawn got that far. */
+        void abort() {
+            join();
+            if (stage2 != null) stage2.abort();
+        }
+
+        private void join() {
+            boolean interrupted = false;
+            while (thread.isAlive()) {
+                try {
+                    thread.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
     /**
-     * Starts stage2, which prepares itself (sealed re-exec, fds) and then waits for its plan:
-     * called first thing, so that this happens while Java parses and plans.
+     * Starts stage2 on another thread; it prepares itself (sealed re-exec, fds) and then
+     * waits for its plan, all while the caller parses and plans.
      */
-    static Stage2 spawn(int preserveFds) {
+    static Pending spawnAsync(int preserveFds) {
+        return new Pending(preserveFds);
+    }
+
+    private static Stage2 spawn(int preserveFds) {
         ProcessBuilder pb = new ProcessBuilder(binary().toString(), Long.toString(ProcessHandle.current().pid()),
                 Integer.toString(preserveFds));
         pb.environment().clear();

@@ -12,10 +12,8 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import kurma.spec.Json;
 
@@ -159,20 +157,25 @@ public final class StateStore {
     public List<String> ids() {
         List<String> out = new ArrayList<>();
         if (!Files.isDirectory(root)) return out;
-        try (Stream<Path> s = Files.list(root)) {
-            s.filter(p -> Files.isRegularFile(p.resolve(STATE))).map(p -> p.getFileName().toString())
-                    .sorted(Comparator.naturalOrder()).forEach(out::add);
+        try (var dirs = Files.newDirectoryStream(root)) {
+            for (Path p : dirs) {
+                if (Files.isRegularFile(p.resolve(STATE))) out.add(p.getFileName().toString());
+            }
         } catch (IOException e) {
             throw new KurmaException("cannot list " + root + ": " + e.getMessage(), e);
         }
+        java.util.Collections.sort(out);
         return out;
     }
 
-    /** Removes a container's directory and everything in it. */
+    /** Removes a container's directory and the files in it (Kurma puts no directories there). */
     public void remove(String id) {
         Path d = dir(id);
-        try (Stream<Path> s = Files.walk(d)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        try {
+            try (var files = Files.newDirectoryStream(d)) {
+                for (Path p : files) Files.deleteIfExists(p);
+            }
+            Files.deleteIfExists(d);
         } catch (NoSuchFileException gone) {
             // already removed
         } catch (IOException e) {

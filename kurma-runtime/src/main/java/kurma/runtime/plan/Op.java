@@ -40,7 +40,8 @@ public enum Op {
     FIND_EXEC(33),
     EXEC(34),
     OOM_SCORE_ADJ(35),
-    MKFIFO_AT_STATE(36);
+    MKFIFO_AT_STATE(36),
+    OPEN_CGROUP(37);
 
     public final int code;
 

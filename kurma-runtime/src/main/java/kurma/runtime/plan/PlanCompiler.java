@@ -64,10 +64,7 @@ public final class PlanCompiler {
         Spec.Linux linux = spec.linux();
         validateNamespaces(linux);
 
-        // 1. First process: join the cgroup, then namespaces, then fork into the pid namespace.
-        for (Path procs : ctx.cgroup().procsFiles()) {
-            plan.add("join cgroup " + procs.getParent(), Op.WRITE_FILE, procs.toString(), "0");
-        }
+        // 1. First process: namespaces, then fork the init into the pid namespace and (v2) its cgroup.
         long unshare = 0;
         List<Spec.Namespace> joins = new ArrayList<>();
         for (Spec.Namespace ns : linux.namespaces()) {
@@ -79,13 +76,29 @@ public final class PlanCompiler {
         for (Spec.Namespace ns : joins) {
             plan.add("join " + ns.type() + " namespace " + ns.path(), Op.SETNS, ns.path(), Linux.NAMESPACES.get(ns.type()));
         }
+        // The cgroup namespace comes last, once the init is in its cgroup (its root is that cgroup).
+        long cgroupns = unshare & Linux.CLONE_NEWCGROUP;
+        unshare &= ~Linux.CLONE_NEWCGROUP;
         if (unshare != 0) plan.add("create namespaces", Op.UNSHARE, unshare);
+        // Joining a cgroup by writing cgroup.procs makes the kernel wait for an RCU grace
+        // period (~15 ms here). The init avoids it: it is born in its v2 cgroup
+        // (CLONE_INTO_CGROUP), and on v1 it moves by tasks, which is the whole process since
+        // stage2 is single-threaded. The monitor stays outside the container's cgroup.
+        List<Cgroup.Dir> v1 = new ArrayList<>();
+        for (Cgroup.Dir d : ctx.cgroup().dirs()) {
+            if (d.hierarchy().unified()) plan.add("open cgroup " + d.path(), Op.OPEN_CGROUP, d.path().toString());
+            else v1.add(d);
+        }
         Spec.Namespace pid = linux.namespace("pid");
         long fork = pid != null && (pid.path() == null || pid.path().isEmpty()) ? Linux.CLONE_NEWPID : 0;
         // With a monitor (run), the first process stays to report the init's exit status.
         plan.add("fork the container process", Op.FORK, fork, ctx.monitor() ? 1L : 0L);
 
-        // 2. The container's init: its own session, the state dir (for the start fifo), the rootfs.
+        // 2. The container's init: its cgroups, its own session, the state dir (for the start fifo), the rootfs.
+        for (Cgroup.Dir d : v1) {
+            plan.add("join cgroup " + d.path(), Op.WRITE_FILE, d.path().resolve("tasks").toString(), "0");
+        }
+        if (cgroupns != 0) plan.add("create the cgroup namespace", Op.UNSHARE, cgroupns);
         plan.add("create a new session", Op.SETSID);
         plan.add("open state directory " + ctx.stateDir(), Op.OPEN_STATE_DIR, ctx.stateDir().toString());
         // The fifo start opens; it exists exactly while the container is "created".

@@ -42,10 +42,17 @@ class PlanCompilerTest {
     @Test
     void ordersTheStepsAsTheKernelNeeds() throws Exception {
         List<Plan.Step> s = compile(DefaultSpec.JSON).steps();
-        int join = indexOf(s, Op.WRITE_FILE), unshare = indexOf(s, Op.UNSHARE), fork = indexOf(s, Op.FORK);
-        assertTrue(join >= 0 && join < unshare && unshare < fork, "cgroup join, then unshare, then fork");
+        int unshare = indexOf(s, Op.UNSHARE), openCgroup = indexOf(s, Op.OPEN_CGROUP), fork = indexOf(s, Op.FORK),
+                join = indexOf(s, Op.WRITE_FILE);
+        assertTrue(unshare < openCgroup && openCgroup < fork && fork < join, "unshare, v2 cgroup, fork, then v1 join");
+        assertEquals(new Plan.Str("/sys/fs/cgroup/unified/kurma/t"), s.get(openCgroup).args().getFirst());
+        assertEquals(new Plan.Str("/sys/fs/cgroup/memory/kurma/t/tasks"), s.get(join).args().getFirst());
         long flags = ((Plan.U64) s.get(unshare).args().getFirst()).value();
-        assertEquals(Linux.CLONE_NEWNS | Linux.CLONE_NEWNET | Linux.CLONE_NEWIPC | Linux.CLONE_NEWUTS | Linux.CLONE_NEWCGROUP, flags);
+        assertEquals(Linux.CLONE_NEWNS | Linux.CLONE_NEWNET | Linux.CLONE_NEWIPC | Linux.CLONE_NEWUTS, flags);
+        int cgroupns = -1;
+        for (int i = unshare + 1; i < s.size(); i++) if (s.get(i).op() == Op.UNSHARE) cgroupns = i;
+        assertTrue(join < cgroupns, "the cgroup namespace is made once the init is in its cgroup");
+        assertEquals(new Plan.U64(Linux.CLONE_NEWCGROUP), s.get(cgroupns).args().getFirst());
         long forkFlags = ((Plan.U64) s.get(fork).args().getFirst()).value();
         assertEquals(Linux.CLONE_NEWPID, forkFlags);
         assertEquals(new Plan.U64(0), s.get(fork).args().get(1), "create leaves no monitor behind");
@@ -79,12 +86,10 @@ class PlanCompilerTest {
         assertEquals(1, b.getInt());
         assertEquals(p.steps().size(), b.getInt());
         assertEquals(b.remaining() - 4, b.getInt());
-        assertEquals(Op.WRITE_FILE.code, b.getShort());
-        assertEquals(2, b.getShort());
-        int len = b.getInt();
-        byte[] path = new byte[len];
-        b.get(path);
-        assertEquals("/sys/fs/cgroup/memory/kurma/t/cgroup.procs", new String(path));
+        assertEquals(Op.UNSHARE.code, b.getShort());
+        assertEquals(1, b.getShort());
+        assertEquals(8, b.getInt());
+        assertEquals(Linux.CLONE_NEWNS | Linux.CLONE_NEWNET | Linux.CLONE_NEWIPC | Linux.CLONE_NEWUTS, b.getLong());
     }
 
     private static String withMount(String dest) {
