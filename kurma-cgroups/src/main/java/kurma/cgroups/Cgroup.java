@@ -82,7 +82,7 @@ public record Cgroup(List<Dir> dirs) {
             }
             return created;
         } catch (IOException e) {
-            remove(created);
+            remove(created, leaves());
             throw new UncheckedIOException("creating cgroup: " + e.getMessage(), e);
         }
     }
@@ -140,8 +140,10 @@ public record Cgroup(List<Dir> dirs) {
             for (String line : Files.readAllLines(dir.resolve("cgroup.procs"))) {
                 if (!line.isBlank()) out.add(Integer.parseInt(line.trim()));
             }
-            try (var children = Files.newDirectoryStream(dir, Files::isDirectory)) {
-                for (Path c : children) collect(c, out);
+            try (var children = Files.newDirectoryStream(dir)) {
+                for (Path c : children) {
+                    if (Files.isDirectory(c, java.nio.file.LinkOption.NOFOLLOW_LINKS)) collect(c, out);
+                }
             }
         } catch (NoSuchFileException gone) {
             // removed already: no processes
@@ -152,13 +154,14 @@ public record Cgroup(List<Dir> dirs) {
 
     /**
      * Removes directories made by {@link #create()}, deepest first. The container's own
-     * directories are retried briefly while killed processes finish leaving; a parent is tried
-     * once, since failing there means another container still uses it. Returns what is left.
+     * directories ({@code leaves}) are retried briefly while killed processes finish leaving;
+     * a parent is tried once, since failing there means another container still uses it.
+     * Returns what is left.
      */
-    public static List<String> remove(List<Path> created) {
+    public static List<String> remove(List<Path> created, List<Path> leaves) {
         List<String> left = new ArrayList<>();
         for (Path p : created.reversed()) {
-            boolean leaf = !hasSubdirectory(p);
+            boolean leaf = leaves.contains(p);
             boolean done = false;
             for (int attempt = 0; attempt < (leaf ? 2000 : 1) && !done; attempt++) {
                 try {
@@ -173,6 +176,13 @@ public record Cgroup(List<Dir> dirs) {
         return left;
     }
 
+    /** The container's own directories, one per hierarchy. */
+    public List<Path> leaves() {
+        List<Path> out = new ArrayList<>();
+        for (Dir d : dirs) out.add(d.path());
+        return out;
+    }
+
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);
@@ -181,11 +191,4 @@ public record Cgroup(List<Dir> dirs) {
         }
     }
 
-    private static boolean hasSubdirectory(Path p) {
-        try (var children = Files.newDirectoryStream(p, Files::isDirectory)) {
-            return children.iterator().hasNext();
-        } catch (IOException e) {
-            return false;
-        }
-    }
 }

@@ -44,9 +44,17 @@ public record CgroupHost(List<Hierarchy> hierarchies) {
     /** Reads the live host. */
     public static CgroupHost detect() {
         try {
-            return parse(Files.readString(Path.of("/proc/self/mountinfo")), CgroupHost::v2Controllers);
+            return parse(Files.readString(Path.of("/proc/self/mountinfo")), new V2Controllers());
         } catch (IOException e) {
             throw new UncheckedIOException("reading /proc/self/mountinfo", e);
+        }
+    }
+
+    /** Reads a cgroup2 mount's controllers (a class, not a method reference: a lambda costs a bootstrap at start-up). */
+    private static final class V2Controllers implements java.util.function.Function<String, Set<String>> {
+        @Override
+        public Set<String> apply(String mountPoint) {
+            return v2Controllers(mountPoint);
         }
     }
 

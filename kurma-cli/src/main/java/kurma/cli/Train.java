@@ -23,7 +23,9 @@ public final class Train {
     private Train() {}
 
     public static void main(String[] args) throws Exception {
-        Path tmp = Files.createTempDirectory("kurma-train");
+        // Not createTempDirectory: its SecureRandom would put the security providers in the cache.
+        Path tmp = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"),
+                "kurma-train-" + ProcessHandle.current().pid()));
         try {
             Path bundle = tmp.resolve("bundle");
             Path rootfs = Files.createDirectories(bundle.resolve("rootfs"));
@@ -75,7 +77,7 @@ public final class Train {
     // (the cache links its classes eagerly). kill, the one FFM user, is left out for that reason.
     private static boolean isRoot() throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("Uid:")) return line.split("\\s+")[2].equals("0");
+            if (line.startsWith("Uid:")) return line.split("\t")[2].equals("0"); // real, effective, ...
         }
         return false;
     }

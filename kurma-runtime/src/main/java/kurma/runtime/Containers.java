@@ -127,7 +127,7 @@ public final class Containers {
             } finally {
                 if (!ok) {
                     for (int pid : pidsOf(cgroup)) killForcibly(pid);
-                    Cgroup.remove(createdCgroups);
+                    Cgroup.remove(createdCgroups, cgroup.leaves());
                     store.remove(id);
                 }
             }
@@ -187,15 +187,7 @@ public final class Containers {
             Path fifo = store.dir(id).resolve(StateStore.FIFO);
             // A blocking open (no native call needed) on a helper thread, so that we can keep
             // checking the init is still alive instead of waiting forever.
-            int[] got = {-2};
-            Thread reader = new Thread(() -> {
-                try (var in = new java.io.FileInputStream(fifo.toFile())) {
-                    got[0] = in.read();
-                } catch (IOException e) {
-                    got[0] = -3;
-                }
-            }, "start-fifo");
-            reader.setDaemon(true);
+            FifoReader reader = new FifoReader(fifo);
             reader.start();
             while (!join(reader, 20)) {
                 if (!ProcStat.alive(s.pid(), s.pidStartTime())) {
@@ -206,10 +198,31 @@ public final class Containers {
                     throw new KurmaException("container \"" + id + "\" exited before it could be started");
                 }
             }
-            if (got[0] < 0) throw new KurmaException("container \"" + id + "\" exited before it could be started");
+            if (reader.got < 0) throw new KurmaException("container \"" + id + "\" exited before it could be started");
             Files.deleteIfExists(fifo);
         } catch (IOException e) {
             throw new KurmaException("starting \"" + id + "\": " + e.getMessage(), e);
+        }
+    }
+
+    /** Opens the start fifo and reads the init's byte (a class, not a lambda: a lambda costs a bootstrap at start-up). */
+    private static final class FifoReader extends Thread {
+        private final Path fifo;
+        volatile int got = -2;
+
+        FifoReader(Path fifo) {
+            super("start-fifo");
+            this.fifo = fifo;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            try (var in = new java.io.FileInputStream(fifo.toFile())) {
+                got = in.read();
+            } catch (IOException e) {
+                got = -3;
+            }
         }
     }
 
@@ -304,14 +317,18 @@ public final class Containers {
             if (st != Status.STOPPED) killForcibly(s.pid());
             // Everything else still in the container's cgroup goes too.
             for (int round = 0; round < 100; round++) {
-                var pids = cg.pids();
-                pids.removeIf(p -> !ProcStat.alive(p, -1));
-                if (pids.isEmpty() && !ProcStat.alive(s.pid(), s.pidStartTime())) break;
-                for (int p : pids) killForcibly(p);
+                boolean any = ProcStat.alive(s.pid(), s.pidStartTime());
+                for (int p : cg.pids()) {
+                    if (ProcStat.alive(p, -1)) {
+                        any = true;
+                        killForcibly(p);
+                    }
+                }
+                if (!any) break;
                 sleep(10);
             }
-            List<String> left = Cgroup.remove(s.cgroupCreatedPaths());
-            left.removeIf(p -> !s.cgroupDirs().contains(p)); // shared parents may stay
+            List<String> left = Cgroup.remove(s.cgroupCreatedPaths(), cg.leaves());
+            left.retainAll(s.cgroupDirs()); // shared parents may stay
             // The default parent (kurma/ in each hierarchy) is Kurma's own: whichever container
             // made it, the last one out removes it. Another container inside keeps it (EBUSY).
             for (String d : s.cgroupDirs()) {

@@ -13,7 +13,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Pattern;
 
 import kurma.spec.Json;
 
@@ -25,7 +24,6 @@ import kurma.spec.Json;
  * in /run and means nothing after a reboot, when its containers are gone too.
  */
 public final class StateStore {
-    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.+\\-]{0,1023}");
     static final String STATE = "state.json", LOCK = "lock", FIFO = "exec.fifo";
 
     private final Path root;
@@ -43,8 +41,15 @@ public final class StateStore {
         return root.resolve(id);
     }
 
+    /** Letters, digits and _ . + - (not first), as runc accepts; by hand, not a regex (start-up). */
     public static void checkId(String id) {
-        if (id == null || !ID.matcher(id).matches()) {
+        boolean ok = id != null && !id.isEmpty() && id.length() <= 1024;
+        for (int i = 0; ok && i < id.length(); i++) {
+            char c = id.charAt(i);
+            boolean alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+            ok = alnum || (i > 0 && (c == '_' || c == '.' || c == '+' || c == '-'));
+        }
+        if (!ok) {
             throw new KurmaException("invalid container id \"" + id + "\": use letters, digits and _ . + - (not first)");
         }
     }

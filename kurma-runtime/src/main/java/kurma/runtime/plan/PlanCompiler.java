@@ -67,12 +67,17 @@ public final class PlanCompiler {
         // 1. First process: namespaces, then fork the init into the pid namespace and (v2) its cgroup.
         long unshare = 0;
         List<Spec.Namespace> joins = new ArrayList<>();
+        Spec.Namespace joinMount = null;
         for (Spec.Namespace ns : linux.namespaces()) {
-            if (ns.path() != null && !ns.path().isEmpty()) joins.add(ns);
-            else if (!ns.type().equals("pid")) unshare |= Linux.NAMESPACES.get(ns.type());
+            if (ns.path() != null && !ns.path().isEmpty()) {
+                if (ns.type().equals("mount")) joinMount = ns;
+                else joins.add(ns);
+            } else if (!ns.type().equals("pid")) {
+                unshare |= Linux.NAMESPACES.get(ns.type());
+            }
         }
         // The mount namespace is joined last: the other namespace paths are host paths.
-        joins.sort((a, b) -> Boolean.compare(a.type().equals("mount"), b.type().equals("mount")));
+        if (joinMount != null) joins.add(joinMount);
         for (Spec.Namespace ns : joins) {
             plan.add("join " + ns.type() + " namespace " + ns.path(), Op.SETNS, ns.path(), Linux.NAMESPACES.get(ns.type()));
         }
