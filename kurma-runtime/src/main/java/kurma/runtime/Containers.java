@@ -178,8 +178,13 @@ public final class Containers {
      * completes the init's blocked open for writing, and it writes one byte.
      */
     public void start(String id) {
+        start(id, null);
+    }
+
+    /** start, with the state already in hand (run): no need to read it back. */
+    private void start(String id, ContainerState known) {
         try (StateStore.Lock lock = store.lock(id)) {
-            ContainerState s = store.read(id);
+            ContainerState s = known != null ? known : store.read(id);
             Status st = status(s);
             if (st != Status.CREATED) {
                 throw new KurmaException("cannot start container \"" + id + "\": it is " + st.text() + ", not created");
@@ -293,6 +298,10 @@ public final class Containers {
      * state. A running container needs force; a missing one is an error unless forced.
      */
     public void delete(String id, boolean force) {
+        delete(id, force, null);
+    }
+
+    private void delete(String id, boolean force, ContainerState known) {
         StateStore.Lock lock;
         try {
             lock = store.lock(id);
@@ -303,7 +312,7 @@ public final class Containers {
         try (lock) {
             ContainerState s;
             try {
-                s = store.read(id);
+                s = known != null ? known : store.read(id);
             } catch (KurmaException unreadable) {
                 if (!force) throw unreadable;
                 store.remove(id); // a state dir without state: a create that died half-way
@@ -370,10 +379,10 @@ public final class Containers {
         Launched l = launch(id, bundle, opts, true);
         SignalForwarder.forwardTo(l.state().pid());
         try {
-            start(id);
+            start(id, l.state());
             return ProcStat.exitCode(l.stage2().awaitExit());
         } finally {
-            delete(id, true);
+            delete(id, true, l.state());
         }
     }
 }
