@@ -36,7 +36,7 @@ public final class Libc {
 
     /** System call numbers, per architecture (the JVM runs on x86_64 or aarch64 Linux). */
     private static final boolean ARM = "aarch64".equals(System.getProperty("os.arch"));
-    private static final long SYS_KILL = ARM ? 129 : 62, SYS_PRCTL = ARM ? 167 : 157, SYS_GETEUID = ARM ? 175 : 107;
+    private static final long SYS_KILL = ARM ? 129 : 62, SYS_PRCTL = ARM ? 167 : 157;
 
     /** syscall(2); returns the result, or -errno. */
     private static long sys(long nr, long a1, long a2, long a3) {
@@ -64,9 +64,5 @@ public final class Libc {
     public static void prctl(int option, long arg) {
         long r = sys(SYS_PRCTL, option, arg, 0);
         if (r < 0) throw new SysException("prctl " + option, (int) -r);
-    }
-
-    public static int geteuid() {
-        return (int) sys(SYS_GETEUID, 0, 0, 0);
     }
 }

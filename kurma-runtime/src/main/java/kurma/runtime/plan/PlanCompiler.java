@@ -63,6 +63,13 @@ public final class PlanCompiler {
         if (process == null) throw new ConfigException("process: is required to create a container");
         Spec.Linux linux = spec.linux();
         validateNamespaces(linux);
+        Spec.Hooks h = spec.hooks();
+        if (!h.prestart().isEmpty() || !h.createRuntime().isEmpty() || !h.createContainer().isEmpty()
+                || !h.startContainer().isEmpty() || !h.poststart().isEmpty() || !h.poststop().isEmpty()) {
+            // Refused rather than skipped: a hook that silently does not run (say, the one that
+            // sets up a network) is worse than a clear error.
+            throw new ConfigException("hooks: lifecycle hooks are not implemented yet");
+        }
 
         // 1. First process: namespaces, then fork the init into the pid namespace and (v2) its cgroup.
         long unshare = 0;
