@@ -17,7 +17,7 @@ import kurma.spec.Json;
  * failed) and errors also go to stderr as plain text; without it they go to stderr in the
  * chosen format.
  */
-final class Log {
+final class Log implements kurma.runtime.DebugLog {
     private final Path file;
     private final boolean json;
     private final boolean debug;
@@ -43,7 +43,12 @@ final class Log {
         }
     }
 
-    void debug(String msg) {
+    boolean debugging() {
+        return debug;
+    }
+
+    @Override
+    public void debug(String msg) {
         if (!debug) return;
         if (file != null) append(record("debug", msg));
         else stderr.println(json ? record("debug", msg) : "debug: " + msg);

@@ -26,9 +26,16 @@ import kurma.sys.Libc;
  */
 public final class Containers {
     private final StateStore store;
+    private final DebugLog debug;
 
     public Containers(Path root) {
+        this(root, null);
+    }
+
+    /** With a debug log (null for none), create writes the launch plan to it. */
+    public Containers(Path root, DebugLog debug) {
         this.store = new StateStore(root);
+        this.debug = debug;
     }
 
     public StateStore store() {
@@ -108,6 +115,10 @@ public final class Containers {
         try (StateStore.Lock lock = store.create(id)) {
             try {
                 createdCgroups = cgroup.create();
+                if (debug != null) {
+                    List<kurma.runtime.plan.Plan.Step> steps = plan.steps();
+                    for (int i = 0; i < steps.size(); i++) debug.debug("plan[" + i + "] " + steps.get(i).description());
+                }
                 Stage2 launched = pending.get();
                 launched.run(plan);
                 List<String> dirs = new ArrayList<>();
