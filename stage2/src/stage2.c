@@ -38,14 +38,14 @@
 #define PLAN_VERSION 1
 #define MAX_ARG_LEN  (1U << 20)
 
-enum { MSG_PID = 1, MSG_READY = 2, MSG_ERROR = 3, MSG_EXIT = 4 };
+enum { MSG_PID = 1, MSG_READY = 2, MSG_ERROR = 3, MSG_EXIT = 4, MSG_SYNC = 5 };
 
 enum {
 	WRITE_FILE = 1, SETNS, UNSHARE, FORK, SETSID, OPEN_ROOT, MKDIR_IN_ROOT, MKFILE_IN_ROOT,
 	MOUNT, MOUNT_IN_ROOT, MKNOD_IN_ROOT, SYMLINK_IN_ROOT, PIVOT_ROOT, MOVE_ROOT, MASK, READONLY,
 	SETHOSTNAME, SETDOMAINNAME, SETRLIMIT, OPEN_STATE_DIR, READY, WAIT_START, CHDIR, UMASK,
 	SETGROUPS, SETGID, SETUID, NO_NEW_PRIVS, CAP_BOUNDING, KEEPCAPS, CAPSET, CAP_AMBIENT,
-	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, OP_LIMIT
+	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, SYNC, RUN_HOOK, OP_LIMIT
 };
 
 /*
@@ -63,6 +63,7 @@ static const char *const signature[OP_LIMIT] = {
 	[SETUID] = "w", [NO_NEW_PRIVS] = "", [CAP_BOUNDING] = "uu", [KEEPCAPS] = "u",
 	[CAPSET] = "uuu", [CAP_AMBIENT] = "uu", [FIND_EXEC] = "ss", [EXEC] = "us*",
 	[OOM_SCORE_ADJ] = "s", [MKFIFO_AT_STATE] = "sw", [OPEN_CGROUP] = "s",
+	[SYNC] = "u", [RUN_HOOK] = "suus*",
 };
 
 struct arg { char *s; uint64_t u; };   /* s: NUL-terminated string; else u holds the value */
@@ -72,6 +73,8 @@ struct op { unsigned code, argc; struct arg *a; };
    container's (3 + PRESERVE_FDS). */
 static int in_fd = -1, out_fd = -1, own_fds = 3, root_fd = -1, state_fd = -1;
 static int cgroup_fd = -1;             /* OPEN_CGROUP: where the next FORK's child is born */
+static unsigned char *hook_input;      /* SYNC: what RUN_HOOK gives a hook on its stdin */
+static size_t hook_input_len;
 static char *found_path;               /* set by FIND_EXEC, used by EXEC */
 
 /* ---- messages and errors ---------------------------------------------------------------- */
@@ -180,8 +183,11 @@ static struct op *parse(unsigned char *body, uint32_t len, uint32_t count)
 					die((int)i, EINVAL);
 			}
 		}
-		/* EXEC: u64 argc, then argc >= 1 argv strings, then the environment. */
+		/* EXEC: u64 argc, then argc >= 1 argv strings, then the environment; RUN_HOOK the
+		   same after its path and timeout. */
 		if (o->code == EXEC && (o->a[0].u < 1 || o->a[0].u > o->argc - 1))
+			die((int)i, EINVAL);
+		if (o->code == RUN_HOOK && (o->a[2].u < 1 || o->a[2].u > o->argc - 3))
 			die((int)i, EINVAL);
 	}
 	if (off != len)
@@ -451,7 +457,8 @@ static int wait_start(const char *name)
 		return -1;
 	while ((n = write(fd, "", 1)) < 0 && errno == EINTR)
 		;
-	xclose(fd);
+	/* The fifo stays open (close-on-exec): `start` sees its end exactly when the program is
+	   exec'd (or we die), which is when the poststart hooks may run. */
 	xclose(state_fd);
 	state_fd = -1;
 	return n == 1 ? 0 : -1;
@@ -549,6 +556,98 @@ static int find_exec(const char *name, const char *path_var)
 	}
 	free(buf);
 	return fail(err);
+}
+
+/*
+ * SYNC: tell the JVM we reached a point and wait until it says go on, with the bytes it
+ * sends (u32 length, then the data) kept as the input of later RUN_HOOKs. End of the plan
+ * pipe instead means the JVM gave up: ECANCELED.
+ */
+static int sync_op(int op, uint64_t point)
+{
+	unsigned char len[4];
+	uint32_t n;
+
+	message(MSG_SYNC, op, 0, (int)point);
+	if (read_full(len, sizeof len) < 0)
+		return fail(ECANCELED);
+	n = get32(len);
+	if (n > MAX_ARG_LEN)
+		return fail(EINVAL);
+	free(hook_input);
+	if (!(hook_input = malloc(n ? n : 1)))
+		return fail(ENOMEM);
+	hook_input_len = n;
+	return read_full(hook_input, n) < 0 ? fail(ECANCELED) : 0;
+}
+
+/*
+ * RUN_HOOK: run a program with its own argv (argv[0] may differ from the path: some hooks
+ * dispatch on it) and environment, the SYNC data on its stdin, its stdout and stderr on our
+ * stderr, and wait for it, killing it after timeout seconds (0: no limit). A hook that does
+ * not exit 0 fails the op with ECANCELED, its wait status in the ERROR message's value.
+ */
+static int hook_status;
+
+static int run_hook_op(struct op *o)
+{
+	size_t argc = (size_t)o->a[2].u, envc = o->argc - 3 - argc, done = 0;
+	char **argv = calloc(argc + 1, sizeof *argv), **envp = calloc(envc + 1, sizeof *envp);
+	uint64_t timeout_ms = o->a[1].u * 1000, waited = 0;
+	int in[2], status;
+	pid_t pid;
+
+	if (!argv || !envp || pipe2(in, O_CLOEXEC) < 0)
+		return -1;
+	for (size_t i = 0; i < argc; i++)
+		argv[i] = o->a[3 + i].s;
+	for (size_t i = 0; i < envc; i++)
+		envp[i] = o->a[3 + argc + i].s;
+	if ((pid = fork()) < 0) {
+		xclose(in[0]);
+		xclose(in[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		if (dup2(in[0], 0) < 0 || dup2(2, 1) < 0)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		execve(o->a[0].s, argv, envp);
+		dprintf(2, "kurma-stage2: hook %s: %s\n", o->a[0].s, strerror(errno));
+		_exit(127);
+	}
+	free(argv);
+	free(envp);
+	close(in[0]);
+	while (done < hook_input_len) { /* a hook that does not read its stdin gets EPIPE: fine */
+		ssize_t n = write(in[1], hook_input + done, hook_input_len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	close(in[1]);
+	for (;;) {
+		pid_t r = waitpid(pid, &status, timeout_ms ? WNOHANG : 0);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r == 0) {
+			if (waited >= timeout_ms) {
+				kill(pid, SIGKILL);
+				while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+					;
+				hook_status = status;
+				return fail(ETIMEDOUT);
+			}
+			usleep(1000);
+			waited++;
+		}
+	}
+	hook_status = status;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : fail(ECANCELED);
 }
 
 static int exec_op(struct op *o, int op)
@@ -671,6 +770,8 @@ static int run(struct op *o, int op)
 	case FIND_EXEC: return find_exec(a[0].s, a[1].s);
 	case EXEC: return exec_op(o, op);
 	case OOM_SCORE_ADJ: return write_file("/proc/self/oom_score_adj", a[0].s);
+	case SYNC: return sync_op(op, a[0].u);
+	case RUN_HOOK: return run_hook_op(o);
 	case OPEN_CGROUP:
 		if (cgroup_fd >= 0)
 			close(cgroup_fd);
@@ -823,8 +924,14 @@ int main(int argc, char **argv)
 		die(-1, errno);
 	ops = parse(body, len, count);
 
-	for (uint32_t i = 0; i < count; i++)
-		if (run(&ops[i], (int)i) < 0)
+	for (uint32_t i = 0; i < count; i++) {
+		if (run(&ops[i], (int)i) < 0) {
+			if (ops[i].code == RUN_HOOK) { /* the hook's wait status goes with the error */
+				message(MSG_ERROR, (int)i, errno, hook_status);
+				_exit(1);
+			}
 			die((int)i, errno);
+		}
+	}
 	_exit(0); /* a plan need not end in EXEC */
 }

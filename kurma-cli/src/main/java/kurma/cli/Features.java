@@ -11,8 +11,8 @@ import kurma.runtime.plan.Linux;
 
 /**
  * The OCI "features" document: what this build and host support, and nothing more. Grows
- * with each capability that is actually implemented (hooks, seccomp, user namespaces are
- * not yet, so they are not listed).
+ * with each capability that is actually implemented (seccomp and user namespaces are not
+ * yet, so they are not listed).
  */
 final class Features {
     private Features() {}
@@ -21,7 +21,8 @@ final class Features {
         Map<String, Object> f = new LinkedHashMap<>();
         f.put("ociVersionMin", "1.0.0");
         f.put("ociVersionMax", ContainerState.OCI_VERSION);
-        f.put("hooks", new ArrayList<Object>());
+        f.put("hooks", new ArrayList<Object>(List.of("prestart", "createRuntime", "createContainer", "startContainer",
+                "poststart", "poststop")));
         f.put("mountOptions", new ArrayList<Object>(List.of("async", "atime", "bind", "defaults", "dev", "diratime",
                 "dirsync", "exec", "lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "nolazytime",
                 "nomand", "norelatime", "nostrictatime", "nosuid", "private", "rbind", "relatime", "ro", "rprivate",

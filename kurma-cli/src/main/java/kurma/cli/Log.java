@@ -17,7 +17,7 @@ import kurma.spec.Json;
  * failed) and errors also go to stderr as plain text; without it they go to stderr in the
  * chosen format.
  */
-final class Log implements kurma.runtime.DebugLog {
+final class Log implements kurma.runtime.RuntimeLog {
     private final Path file;
     private final boolean json;
     private final boolean debug;
@@ -45,6 +45,13 @@ final class Log implements kurma.runtime.DebugLog {
 
     boolean debugging() {
         return debug;
+    }
+
+    @Override
+    public void warn(String msg) {
+        String line = msg.replace('\n', ' ');
+        if (file != null) append(record("warning", line));
+        else stderr.println(json ? record("warning", line) : "warning: " + line);
     }
 
     @Override

@@ -76,7 +76,7 @@ public final class Main {
             Path root = Path.of(global.value("root") != null ? global.value("root") : "/run/kurma");
             String cmd = global.positional.getFirst();
             List<String> rest = global.positional.subList(1, global.positional.size());
-            return command(cmd, rest, new Containers(root, log.debugging() ? log : null));
+            return command(cmd, rest, new Containers(root, log, log.debugging()));
         } catch (UsageException e) {
             log.error(e.getMessage());
             return 2;

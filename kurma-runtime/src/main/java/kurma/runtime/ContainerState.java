@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 import kurma.spec.Json;
+import kurma.spec.Spec;
 
 /**
  * What Kurma keeps about one container between invocations (state.json in its state dir).
@@ -17,6 +18,8 @@ import kurma.spec.Json;
  * @param cgroupDirs the container's cgroup directory in every hierarchy
  * @param cgroupCreated the cgroup directories this container created, parents first: what
  *     delete removes
+ * @param poststart the hooks start runs once the program runs (config.json may change later)
+ * @param poststop the hooks delete runs
  */
 public record ContainerState(
         String id,
@@ -27,7 +30,9 @@ public record ContainerState(
         String created,
         Map<String, String> annotations,
         List<String> cgroupDirs,
-        List<String> cgroupCreated) {
+        List<String> cgroupCreated,
+        List<Spec.Hook> poststart,
+        List<Spec.Hook> poststop) {
 
     public static final String OCI_VERSION = "1.2.0";
 
@@ -42,7 +47,34 @@ public record ContainerState(
         m.put("annotations", new LinkedHashMap<>(annotations));
         m.put("cgroupDirs", new ArrayList<Object>(cgroupDirs));
         m.put("cgroupCreated", new ArrayList<Object>(cgroupCreated));
+        m.put("poststart", hooksJson(poststart));
+        m.put("poststop", hooksJson(poststop));
         return m;
+    }
+
+    private static List<Object> hooksJson(List<Spec.Hook> hooks) {
+        List<Object> out = new ArrayList<>();
+        for (Spec.Hook h : hooks) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("path", h.path());
+            m.put("args", new ArrayList<Object>(h.args()));
+            m.put("env", new ArrayList<Object>(h.env()));
+            if (h.timeout() != null) m.put("timeout", h.timeout());
+            out.add(m);
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Spec.Hook> hooksFrom(Object json) {
+        List<Spec.Hook> out = new ArrayList<>();
+        if (!(json instanceof List<?> l)) return out;
+        for (Object o : l) {
+            Map<String, Object> m = (Map<String, Object>) o;
+            out.add(new Spec.Hook((String) m.get("path"), (List<String>) (List<?>) m.get("args"),
+                    (List<String>) (List<?>) m.get("env"), (Long) m.get("timeout")));
+        }
+        return out;
     }
 
     @SuppressWarnings("unchecked")
@@ -57,7 +89,9 @@ public record ContainerState(
                 (String) m.get("created"),
                 (Map<String, String>) (Map<?, ?>) m.getOrDefault("annotations", Map.of()),
                 (List<String>) (List<?>) m.getOrDefault("cgroupDirs", List.of()),
-                (List<String>) (List<?>) m.getOrDefault("cgroupCreated", List.of()));
+                (List<String>) (List<?>) m.getOrDefault("cgroupCreated", List.of()),
+                hooksFrom(m.get("poststart")),
+                hooksFrom(m.get("poststop")));
     }
 
     /** The OCI runtime-spec state object for `state` and `list --format json`. */

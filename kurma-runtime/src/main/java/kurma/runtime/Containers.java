@@ -26,15 +26,17 @@ import kurma.sys.Libc;
  */
 public final class Containers {
     private final StateStore store;
-    private final DebugLog debug;
+    private final RuntimeLog log;
+    private final boolean debug;
 
     public Containers(Path root) {
-        this(root, null);
+        this(root, RuntimeLog.STDERR, false);
     }
 
-    /** With a debug log (null for none), create writes the launch plan to it. */
-    public Containers(Path root, DebugLog debug) {
+    /** With debug set, create writes the launch plan to the log. */
+    public Containers(Path root, RuntimeLog log, boolean debug) {
         this.store = new StateStore(root);
+        this.log = log;
         this.debug = debug;
     }
 
@@ -115,19 +117,19 @@ public final class Containers {
         try (StateStore.Lock lock = store.create(id)) {
             try {
                 createdCgroups = cgroup.create();
-                if (debug != null) {
+                if (debug) {
                     List<kurma.runtime.plan.Plan.Step> steps = plan.steps();
-                    for (int i = 0; i < steps.size(); i++) debug.debug("plan[" + i + "] " + steps.get(i).description());
+                    for (int i = 0; i < steps.size(); i++) log.debug("plan[" + i + "] " + steps.get(i).description());
                 }
                 Stage2 launched = pending.get();
-                launched.run(plan);
+                launched.run(plan, new RuntimeHooks(id, spec, bundleDir));
                 List<String> dirs = new ArrayList<>();
                 for (Cgroup.Dir d : cgroup.dirs()) dirs.add(d.path().toString());
                 List<String> created = new ArrayList<>();
                 for (Path p : createdCgroups) created.add(p.toString());
                 ContainerState state = new ContainerState(id, launched.initPid(), ProcStat.startTime(launched.initPid()),
                         bundleDir.toString(), rootfs.toString(), kurma.sys.Clock.now(), spec.annotations(),
-                        dirs, created);
+                        dirs, created, spec.hooks().poststart(), spec.hooks().poststop());
                 store.write(state);
                 if (opts.pidFile() != null) {
                     StateStore.writeAtomically(opts.pidFile().toAbsolutePath(), Integer.toString(launched.initPid()));
@@ -140,10 +142,41 @@ public final class Containers {
                     for (int pid : pidsOf(cgroup)) killForcibly(pid);
                     Cgroup.remove(createdCgroups, cgroup.leaves());
                     store.remove(id);
+                    // A failed create continues the lifecycle at destroy, then poststop (runtime-spec).
+                    try {
+                        Hooks.run("poststop", spec.hooks().poststop(),
+                                Hooks.state(id, Status.STOPPED, 0, bundleDir.toString(), spec.annotations()));
+                    } catch (KurmaException e) {
+                        log.warn(e.getMessage());
+                    }
                 }
             }
         } catch (kurma.sys.SysException | java.io.UncheckedIOException e) {
             throw new KurmaException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * At the SYNC point (namespaces and mounts ready, root not pivoted) run prestart and
+     * createRuntime in the runtime's namespaces; the container-side hooks get the same state.
+     */
+    private static final class RuntimeHooks implements Stage2.SyncHandler {
+        private final String id;
+        private final Spec spec;
+        private final Path bundle;
+
+        RuntimeHooks(String id, Spec spec, Path bundle) {
+            this.id = id;
+            this.spec = spec;
+            this.bundle = bundle;
+        }
+
+        @Override
+        public byte[] onSync(int point, int initPid) {
+            byte[] state = Hooks.state(id, Status.CREATING, initPid, bundle.toString(), spec.annotations());
+            Hooks.run("prestart", spec.hooks().prestart(), state);
+            Hooks.run("createRuntime", spec.hooks().createRuntime(), state);
+            return state;
         }
     }
 
@@ -216,6 +249,13 @@ public final class Containers {
             }
             if (reader.got < 0) throw new KurmaException("container \"" + id + "\" exited before it could be started");
             Files.deleteIfExists(fifo);
+            // poststart hooks: their failure is reported, but the container runs (runtime-spec).
+            try {
+                Hooks.run("poststart", s.poststart(),
+                        Hooks.state(id, Status.RUNNING, s.pid(), s.bundle(), s.annotations()));
+            } catch (KurmaException e) {
+                log.warn(e.getMessage());
+            }
         } catch (IOException e) {
             throw new KurmaException("starting \"" + id + "\": " + e.getMessage(), e);
         }
@@ -236,6 +276,11 @@ public final class Containers {
         public void run() {
             try (var in = new java.io.FileInputStream(fifo.toFile())) {
                 got = in.read();
+                // The init keeps the fifo open until it execs the program (after the
+                // startContainer hooks): end-of-file means the program runs (or the init died).
+                while (got >= 0 && in.read() >= 0) {
+                    // a second byte is not part of the protocol: read to the end
+                }
             } catch (IOException e) {
                 got = -3;
             }
@@ -362,6 +407,12 @@ public final class Containers {
                 }
             }
             store.remove(id);
+            // poststop hooks: after the container is gone; a failure is reported, not fatal.
+            try {
+                Hooks.run("poststop", s.poststop(), Hooks.state(id, Status.STOPPED, 0, s.bundle(), s.annotations()));
+            } catch (KurmaException e) {
+                log.warn(e.getMessage());
+            }
             if (!left.isEmpty()) throw new KurmaException("container \"" + id + "\" deleted, but cgroup " + left + " could not be removed");
         }
     }

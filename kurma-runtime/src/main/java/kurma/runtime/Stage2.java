@@ -22,7 +22,12 @@ import kurma.sys.Errno;
  * (pidfd_getfd).
  */
 final class Stage2 {
-    private static final int MSG_PID = 1, MSG_READY = 2, MSG_ERROR = 3, MSG_EXIT = 4;
+    private static final int MSG_PID = 1, MSG_READY = 2, MSG_ERROR = 3, MSG_EXIT = 4, MSG_SYNC = 5;
+
+    /** Answers a SYNC: does what the point asks for and returns the bytes stage2 keeps. */
+    interface SyncHandler {
+        byte[] onSync(int point, int initPid);
+    }
 
     private final Process process;
     private final OutputStream toStage2;
@@ -102,7 +107,7 @@ final class Stage2 {
         return new Pending(preserveFds);
     }
 
-    private static Stage2 spawn(int preserveFds) {
+    static Stage2 spawn(int preserveFds) {
         ProcessBuilder pb = new ProcessBuilder(binary().toString(), Long.toString(ProcessHandle.current().pid()),
                 Integer.toString(preserveFds));
         pb.environment().clear();
@@ -118,7 +123,7 @@ final class Stage2 {
      * Runs the plan up to READY: the container's init then waits in WAIT_START. On failure
      * every process stage2 made is gone and the exception names the failed step.
      */
-    void run(Plan plan) {
+    void run(Plan plan, SyncHandler sync) {
         this.plan = plan;
         try {
             try {
@@ -128,9 +133,10 @@ final class Stage2 {
                 // it died before reading its plan; its message or exit status says why
             }
             while (true) {
-                int[] m = next();
+                int[] m = nextOrFail();
                 switch (m[0]) {
                     case MSG_PID -> initPid = m[3];
+                    case MSG_SYNC -> answer(sync.onSync(m[3], initPid));
                     case MSG_READY -> {
                         return;
                     }
@@ -154,7 +160,7 @@ final class Stage2 {
      * wait status.
      */
     int awaitExit() {
-        int[] m = next();
+        int[] m = nextOrFail();
         if (m[0] != MSG_EXIT) throw new KurmaException("stage2 sent message type " + m[0] + " instead of the exit status");
         close();
         return m[3];
@@ -170,6 +176,11 @@ final class Stage2 {
         }
     }
 
+    private static String describeStatus(int status) {
+        int sig = status & 0x7f;
+        return sig == 0 ? "exit status " + ((status >> 8) & 0xff) : "killed by signal " + sig;
+    }
+
     /** Kills what stage2 started (or stage2 itself, still waiting for a plan). */
     void abort() {
         if (initPid > 0) Containers.killForcibly(initPid);
@@ -177,15 +188,44 @@ final class Stage2 {
         close();
     }
 
-    /** The next 16-byte message; an ERROR becomes the exception that names the failed step. */
-    private int[] next() {
-        byte[] b;
+    /**
+     * Runs a plan that ends by itself (a hook plan: SYNC, then RUN_HOOKs), answering its
+     * SYNC with {@code answer}, until stage2 exits.
+     */
+    void runToEnd(Plan plan, byte[] answer) {
+        this.plan = plan;
         try {
-            b = fromStage2.readNBytes(16);
+            toStage2.write(plan.encode());
+            toStage2.flush();
+            for (int[] m = next(); m != null; m = next()) {
+                if (m[0] == MSG_SYNC) answer(answer);
+            }
+            int status = process.waitFor();
+            if (status != 0) throw new KurmaException("stage2 ended with exit status " + status);
         } catch (IOException e) {
-            throw new KurmaException("reading from stage2: " + e.getMessage(), e);
+            throw new KurmaException("stage2: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KurmaException("interrupted while running hooks");
+        } finally {
+            abort();
         }
-        if (b.length < 16) {
+    }
+
+    /** The answer to a SYNC: u32 length, then the bytes. */
+    private void answer(byte[] data) {
+        try {
+            toStage2.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(data.length).array());
+            toStage2.write(data);
+            toStage2.flush();
+        } catch (IOException e) {
+            throw new KurmaException("stage2 went away: " + e.getMessage(), e);
+        }
+    }
+
+    private int[] nextOrFail() {
+        int[] m = next();
+        if (m == null) {
             int status;
             try {
                 status = process.waitFor();
@@ -195,10 +235,29 @@ final class Stage2 {
             }
             throw new KurmaException("stage2 ended unexpectedly (exit status " + status + ")");
         }
+        return m;
+    }
+
+    /**
+     * The next 16-byte message, null at the end; an ERROR becomes the exception that names the
+     * failed step.
+     */
+    private int[] next() {
+        byte[] b;
+        try {
+            b = fromStage2.readNBytes(16);
+        } catch (IOException e) {
+            throw new KurmaException("reading from stage2: " + e.getMessage(), e);
+        }
+        if (b.length < 16) return null;
         ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
         int[] m = {bb.getInt(), bb.getInt(), bb.getInt(), bb.getInt()};
         if (m[0] == MSG_ERROR) {
             String step = plan == null ? "starting stage2" : plan.describe(m[1]);
+            boolean hook = plan != null && m[1] >= 0 && m[1] < plan.steps().size()
+                    && plan.steps().get(m[1]).op() == kurma.runtime.plan.Op.RUN_HOOK;
+            if (hook && m[2] == Errno.ETIMEDOUT) throw new KurmaException(step + ": timed out");
+            if (hook && m[2] == Errno.ECANCELED) throw new KurmaException(step + " failed: " + describeStatus(m[3]));
             throw new KurmaException(step + ": " + Errno.describe(m[2]) + " (" + Errno.name(m[2]) + ")");
         }
         return m;

@@ -10,7 +10,7 @@ public final class Errno {
     public static final int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, EBADF = 9, ECHILD = 10,
             EAGAIN = 11, ENOMEM = 12, EACCES = 13, EBUSY = 16, EEXIST = 17, EXDEV = 18, ENOTDIR = 20,
             EISDIR = 21, EINVAL = 22, ENOSPC = 28, EROFS = 30, EPIPE = 32, ENAMETOOLONG = 36,
-            ENOTEMPTY = 39, ELOOP = 40;
+            ENOTEMPTY = 39, ELOOP = 40, ETIMEDOUT = 110, ECANCELED = 125;
 
     private static final String[][] TABLE = {
         {null, null},
@@ -39,6 +39,7 @@ public final class Errno {
             case 95 -> "EOPNOTSUPP";
             case 110 -> "ETIMEDOUT";
             case 111 -> "ECONNREFUSED";
+            case 125 -> "ECANCELED";
             default -> "errno " + errno;
         };
     }
@@ -50,6 +51,7 @@ public final class Errno {
             case 95 -> "Operation not supported";
             case 110 -> "Connection timed out";
             case 111 -> "Connection refused";
+            case 125 -> "Operation canceled";
             default -> "Unknown error " + errno;
         };
     }

@@ -41,7 +41,9 @@ public enum Op {
     EXEC(34),
     OOM_SCORE_ADJ(35),
     MKFIFO_AT_STATE(36),
-    OPEN_CGROUP(37);
+    OPEN_CGROUP(37),
+    SYNC(38),
+    RUN_HOOK(39);
 
     public final int code;
 

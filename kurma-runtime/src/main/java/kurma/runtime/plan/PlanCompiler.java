@@ -63,13 +63,13 @@ public final class PlanCompiler {
         if (process == null) throw new ConfigException("process: is required to create a container");
         Spec.Linux linux = spec.linux();
         validateNamespaces(linux);
-        Spec.Hooks h = spec.hooks();
-        if (!h.prestart().isEmpty() || !h.createRuntime().isEmpty() || !h.createContainer().isEmpty()
-                || !h.startContainer().isEmpty() || !h.poststart().isEmpty() || !h.poststop().isEmpty()) {
-            // Refused rather than skipped: a hook that silently does not run (say, the one that
-            // sets up a network) is worse than a clear error.
-            throw new ConfigException("hooks: lifecycle hooks are not implemented yet");
-        }
+        // The hooks the JVM runs itself are planned later (kurma.runtime.Hooks); check them now,
+        // so that bad ones fail create before anything exists.
+        Plan scratch = new Plan();
+        for (Spec.Hook h : spec.hooks().prestart()) addHook(scratch, "prestart", h);
+        for (Spec.Hook h : spec.hooks().createRuntime()) addHook(scratch, "createRuntime", h);
+        for (Spec.Hook h : spec.hooks().poststart()) addHook(scratch, "poststart", h);
+        for (Spec.Hook h : spec.hooks().poststop()) addHook(scratch, "poststop", h);
 
         // 1. First process: namespaces, then fork the init into the pid namespace and (v2) its cgroup.
         long unshare = 0;
@@ -112,16 +112,17 @@ public final class PlanCompiler {
         }
         if (cgroupns != 0) plan.add("create the cgroup namespace", Op.UNSHARE, cgroupns);
         plan.add("create a new session", Op.SETSID);
-        plan.add("open state directory " + ctx.stateDir(), Op.OPEN_STATE_DIR, ctx.stateDir().toString());
-        // The fifo start opens; it exists exactly while the container is "created".
-        plan.add("create the start fifo", Op.MKFIFO_AT_STATE, ctx.fifoName(), 0622L);
-        rootfs(linux);
+        // The UTS names first: the createContainer hooks, run among the mounts, see them.
         if (spec.hostname() != null && !spec.hostname().isEmpty()) {
             plan.add("set hostname \"" + spec.hostname() + "\"", Op.SETHOSTNAME, spec.hostname());
         }
         if (spec.domainname() != null && !spec.domainname().isEmpty()) {
             plan.add("set domainname \"" + spec.domainname() + "\"", Op.SETDOMAINNAME, spec.domainname());
         }
+        plan.add("open state directory " + ctx.stateDir(), Op.OPEN_STATE_DIR, ctx.stateDir().toString());
+        // The fifo start opens; it exists exactly while the container is "created".
+        plan.add("create the start fifo", Op.MKFIFO_AT_STATE, ctx.fifoName(), 0622L);
+        rootfs(linux);
         rlimits(process);
         if (process.oomScoreAdj() != null) {
             plan.add("set oom_score_adj " + process.oomScoreAdj(), Op.OOM_SCORE_ADJ, String.valueOf(process.oomScoreAdj()));
@@ -133,6 +134,7 @@ public final class PlanCompiler {
         plan.add("find program \"" + program + "\" in the container", Op.FIND_EXEC, program, pathVar(process.env()));
         plan.add("report ready", Op.READY);
         plan.add("wait for start", Op.WAIT_START, ctx.fifoName());
+        for (Spec.Hook hook : spec.hooks().startContainer()) addHook(plan, "startContainer", hook);
 
         // 4. Become the configured user with the configured capabilities, then exec.
         user(process);
@@ -144,6 +146,28 @@ public final class PlanCompiler {
         for (String e : process.env()) exec[i++] = e;
         plan.add("exec " + program, Op.EXEC, exec);
         return plan;
+    }
+
+    /** The SYNC point at which the JVM runs the prestart and createRuntime hooks. */
+    public static final int SYNC_RUNTIME_HOOKS = 1;
+
+    /** RUN_HOOK for one hook: argv as given (its argv[0] may differ from the path), or the path. */
+    public static void addHook(Plan plan, String kind, Spec.Hook hook) {
+        if (!hook.path().startsWith("/")) {
+            throw new ConfigException("hooks." + kind + ": path \"" + hook.path() + "\" is not absolute");
+        }
+        if (hook.timeout() != null && hook.timeout() <= 0) {
+            throw new ConfigException("hooks." + kind + ": timeout must be positive, got " + hook.timeout());
+        }
+        List<String> argv = hook.args().isEmpty() ? List.of(hook.path()) : hook.args();
+        Object[] args = new Object[3 + argv.size() + hook.env().size()];
+        args[0] = hook.path();
+        args[1] = hook.timeout() == null ? 0L : hook.timeout();
+        args[2] = (long) argv.size();
+        int i = 3;
+        for (String a : argv) args[i++] = a;
+        for (String e : hook.env()) args[i++] = e;
+        plan.add(kind + " hook " + hook.path(), Op.RUN_HOOK, args);
     }
 
     private void validateNamespaces(Spec.Linux linux) {
@@ -184,6 +208,16 @@ public final class PlanCompiler {
             mount(m);
         }
         if (!devFromHost) devices(linux);
+
+        // Hooks (runtime-spec "lifecycle"): the container's namespaces and mounts exist, the
+        // root is not pivoted yet. The JVM runs prestart and createRuntime in the runtime's
+        // namespaces and answers with the state the container-side hooks read on stdin.
+        Spec.Hooks hooks = spec.hooks();
+        if (!hooks.prestart().isEmpty() || !hooks.createRuntime().isEmpty() || !hooks.createContainer().isEmpty()
+                || !hooks.startContainer().isEmpty()) {
+            plan.add("run the prestart and createRuntime hooks", Op.SYNC, (long) SYNC_RUNTIME_HOOKS);
+        }
+        for (Spec.Hook hook : hooks.createContainer()) addHook(plan, "createContainer", hook);
 
         if (ctx.noPivot()) plan.add("move root " + root + " to /", Op.MOVE_ROOT, root);
         else plan.add("pivot_root to " + root, Op.PIVOT_ROOT, root);

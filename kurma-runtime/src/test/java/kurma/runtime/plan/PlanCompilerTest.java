@@ -124,8 +124,8 @@ class PlanCompilerTest {
                 () -> compile(DefaultSpec.JSON.replace("CAP_KILL", "CAP_NOPE"))).getMessage().contains("CAP_NOPE"));
         assertTrue(assertThrows(ConfigException.class,
                 () -> compile(DefaultSpec.JSON.replace("RLIMIT_NOFILE", "RLIMIT_NOPE"))).getMessage().contains("RLIMIT_NOPE"));
-        assertEquals("hooks: lifecycle hooks are not implemented yet", assertThrows(ConfigException.class,
-                () -> compile(DefaultSpec.JSON.replace("\"hostname\"", "\"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]},\n  \"hostname\""))).getMessage());
+        assertEquals("hooks.prestart: path \"true\" is not absolute", assertThrows(ConfigException.class,
+                () -> compile(DefaultSpec.JSON.replace("\"hostname\"", "\"hooks\": {\"prestart\": [{\"path\": \"true\"}]},\n  \"hostname\""))).getMessage());
     }
 
     @Test
