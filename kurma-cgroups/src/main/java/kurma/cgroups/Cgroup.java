@@ -112,8 +112,8 @@ public record Cgroup(List<Dir> dirs) {
         for (Path p = leaf; p != null && p.startsWith(mount) && !p.equals(mount); p = p.getParent()) levels.addFirst(p);
         for (Path p : levels) {
             for (String f : List.of("cpuset.cpus", "cpuset.mems")) {
-                if (Files.readString(p.resolve(f)).isBlank()) {
-                    Files.writeString(p.resolve(f), Files.readString(p.getParent().resolve(f)).trim());
+                if (kurma.sys.ProcFs.read(p.resolve(f)).isBlank()) {
+                    Files.writeString(p.resolve(f), kurma.sys.ProcFs.read(p.getParent().resolve(f)).trim());
                 }
             }
         }
@@ -137,7 +137,7 @@ public record Cgroup(List<Dir> dirs) {
 
     private static void collect(Path dir, Set<Integer> out) {
         try {
-            for (String line : Files.readAllLines(dir.resolve("cgroup.procs"))) {
+            for (String line : kurma.sys.ProcFs.read(dir.resolve("cgroup.procs")).split("\n")) {
                 if (!line.isBlank()) out.add(Integer.parseInt(line.trim()));
             }
             try (var children = Files.newDirectoryStream(dir)) {

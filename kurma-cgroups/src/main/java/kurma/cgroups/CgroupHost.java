@@ -44,7 +44,7 @@ public record CgroupHost(List<Hierarchy> hierarchies) {
     /** Reads the live host. */
     public static CgroupHost detect() {
         try {
-            return parse(Files.readString(Path.of("/proc/self/mountinfo")), new V2Controllers());
+            return parse(kurma.sys.ProcFs.read(Path.of("/proc/self/mountinfo")), new V2Controllers());
         } catch (IOException e) {
             throw new UncheckedIOException("reading /proc/self/mountinfo", e);
         }
@@ -60,7 +60,7 @@ public record CgroupHost(List<Hierarchy> hierarchies) {
 
     private static Set<String> v2Controllers(String mountPoint) {
         try {
-            String s = Files.readString(Path.of(mountPoint, "cgroup.controllers")).trim();
+            String s = kurma.sys.ProcFs.read(Path.of(mountPoint, "cgroup.controllers")).trim();
             return s.isEmpty() ? Set.of() : Set.of(s.split(" "));
         } catch (IOException e) {
             return Set.of();

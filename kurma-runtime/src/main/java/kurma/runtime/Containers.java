@@ -92,7 +92,7 @@ public final class Containers {
         Cgroup cgroup;
         try {
             cgroup = Cgroup.resolve(CgroupHost.detect(), spec.linux().cgroupsPath(), id,
-                    Files.readString(Path.of("/proc/self/cgroup")));
+                    kurma.sys.ProcFs.read(Path.of("/proc/self/cgroup")));
         } catch (IllegalArgumentException | IOException e) {
             throw new KurmaException(e.getMessage(), e);
         }
@@ -209,7 +209,7 @@ public final class Containers {
 
     private static int lastCap() {
         try {
-            return Integer.parseInt(Files.readString(Path.of("/proc/sys/kernel/cap_last_cap")).trim());
+            return Integer.parseInt(kurma.sys.ProcFs.read(Path.of("/proc/sys/kernel/cap_last_cap")).trim());
         } catch (IOException | NumberFormatException e) {
             return 40;
         }

@@ -1,7 +1,6 @@
 package kurma.runtime;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Reads /proc/PID/stat: is a process alive, and is it still the one we started. */
@@ -36,7 +35,7 @@ final class ProcStat {
     /** The fields after "(comm)": index 0 is the state (field 3 of proc(5)). */
     private static String[] fields(int pid) {
         try {
-            String s = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
+            String s = kurma.sys.ProcFs.read(Path.of("/proc", Integer.toString(pid), "stat"));
             // comm may contain spaces and parentheses: the fields start after the last ')'.
             return s.substring(s.lastIndexOf(')') + 2).split(" ");
         } catch (IOException | RuntimeException e) {
