@@ -45,11 +45,11 @@ enum {
 	MOUNT, MOUNT_IN_ROOT, MKNOD_IN_ROOT, SYMLINK_IN_ROOT, PIVOT_ROOT, MOVE_ROOT, MASK, READONLY,
 	SETHOSTNAME, SETDOMAINNAME, SETRLIMIT, OPEN_STATE_DIR, READY, WAIT_START, CHDIR, UMASK,
 	SETGROUPS, SETGID, SETUID, NO_NEW_PRIVS, CAP_BOUNDING, KEEPCAPS, CAPSET, CAP_AMBIENT,
-	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, SYNC, RUN_HOOK, OP_LIMIT
+	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, SYNC, RUN_HOOK, SECCOMP, OP_LIMIT
 };
 
 /*
- * Argument signature of each op: 's' string, 'u' u64, 'w' u64 that must fit in 32 bits
+ * Argument signature of each op: 's' string, 'b' bytes (NUL allowed), 'u' u64, 'w' u64 that must fit in 32 bits
  * (the kernel takes it as an int, uid_t, gid_t or mode_t: reject rather than truncate).
  * A trailing '*' lets the letter before it repeat zero or more times.
  */
@@ -63,10 +63,10 @@ static const char *const signature[OP_LIMIT] = {
 	[SETUID] = "w", [NO_NEW_PRIVS] = "", [CAP_BOUNDING] = "uu", [KEEPCAPS] = "u",
 	[CAPSET] = "uuu", [CAP_AMBIENT] = "uu", [FIND_EXEC] = "ss", [EXEC] = "us*",
 	[OOM_SCORE_ADJ] = "s", [MKFIFO_AT_STATE] = "sw", [OPEN_CGROUP] = "s",
-	[SYNC] = "u", [RUN_HOOK] = "suus*",
+	[SYNC] = "u", [RUN_HOOK] = "suus*", [SECCOMP] = "bw",
 };
 
-struct arg { char *s; uint64_t u; };   /* s: NUL-terminated string; else u holds the value */
+struct arg { char *s; uint64_t u; };   /* s: NUL-terminated string (for 'b': the bytes, u their count); else u holds the value */
 struct op { unsigned code, argc; struct arg *a; };
 
 /* in_fd: the plan pipe; out_fd: the message pipe; own_fds: the first fd number that is not the
@@ -175,6 +175,9 @@ static struct op *parse(unsigned char *body, uint32_t len, uint32_t count)
 				memmove(p - 4, p, n);
 				(p - 4)[n] = 0;
 				o->a[j].s = (char *)p - 4;
+			} else if (type == 'b') {
+				o->a[j].s = (char *)p;
+				o->a[j].u = n;
 			} else {
 				if (n != 8)
 					die((int)i, EINVAL);
@@ -674,6 +677,21 @@ static int exec_op(struct op *o, int op)
 	_exit(127);
 }
 
+/*
+ * SECCOMP: install a compiled BPF program (sock_filter array) with seccomp(2). The JVM compiled
+ * it with libseccomp and placed this op as late as the program allows: last before exec.
+ */
+static int seccomp_op(struct arg *a)
+{
+	struct { unsigned short len; void *filter; } prog;
+
+	if (a[0].u == 0 || a[0].u % 8 || a[0].u / 8 > 0xffff)
+		return fail(EINVAL);
+	prog.len = (unsigned short)(a[0].u / 8);
+	prog.filter = a[0].s;
+	return (int)syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, (unsigned)a[1].u, &prog);
+}
+
 /* Returns -1 with errno set when op fails. */
 static int run(struct op *o, int op)
 {
@@ -771,6 +789,7 @@ static int run(struct op *o, int op)
 	case EXEC: return exec_op(o, op);
 	case OOM_SCORE_ADJ: return write_file("/proc/self/oom_score_adj", a[0].s);
 	case SYNC: return sync_op(op, a[0].u);
+	case SECCOMP: return seccomp_op(a);
 	case RUN_HOOK: return run_hook_op(o);
 	case OPEN_CGROUP:
 		if (cgroup_fd >= 0)

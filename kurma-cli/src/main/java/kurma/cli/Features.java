@@ -11,8 +11,8 @@ import kurma.runtime.plan.Linux;
 
 /**
  * The OCI "features" document: what this build and host support, and nothing more. Grows
- * with each capability that is actually implemented (seccomp and user namespaces are not
- * yet, so they are not listed).
+ * with each capability that is actually implemented (user namespaces are not yet, so they
+ * are not listed).
  */
 final class Features {
     private Features() {}
@@ -40,7 +40,18 @@ final class Features {
         cg.put("systemd", false);
         cg.put("systemdUser", false);
         linux.put("cgroup", cg);
-        linux.put("seccomp", Map.of("enabled", false));
+        Map<String, Object> seccomp = new LinkedHashMap<>();
+        seccomp.put("enabled", true);
+        seccomp.put("actions", new ArrayList<Object>(List.of("SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
+                "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP")));
+        seccomp.put("operators", new ArrayList<Object>(List.of("SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
+                "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE")));
+        seccomp.put("archs", new ArrayList<Object>(List.of("SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_X32",
+                "SCMP_ARCH_X86", "SCMP_ARCH_X86_64")));
+        seccomp.put("knownFlags", new ArrayList<Object>(List.of("SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")));
+        seccomp.put("supportedFlags", seccomp.get("knownFlags"));
+        linux.put("seccomp", seccomp);
         linux.put("apparmor", Map.of("enabled", false));
         linux.put("selinux", Map.of("enabled", false));
         f.put("linux", linux);

@@ -97,10 +97,11 @@ public final class Containers {
             throw new KurmaException(e.getMessage(), e);
         }
         Path dir = store.dir(id);
+        PlanCompiler.Seccomp seccomp = seccomp(spec);
         Plan plan;
         try {
             plan = PlanCompiler.compile(new PlanCompiler.Context(spec, bundleDir, rootfs, dir, StateStore.FIFO,
-                    cgroup, opts.noPivot(), monitor, lastCap()));
+                    cgroup, opts.noPivot(), monitor, lastCap(), seccomp));
         } catch (ConfigException e) {
             throw new KurmaException("config.json: " + e.getMessage(), e);
         }
@@ -204,6 +205,25 @@ public final class Containers {
             throw new KurmaException("config.json is not valid JSON: " + e.getMessage(), e);
         } catch (ConfigException e) {
             throw new KurmaException("config.json: " + e.getMessage(), e);
+        }
+    }
+
+    /** The config's seccomp filter, compiled (or from the cache under --root), or null. */
+    private PlanCompiler.Seccomp seccomp(Spec spec) {
+        kurma.seccomp.Profile profile;
+        try {
+            profile = kurma.seccomp.Profile.parse(spec.linux().seccomp());
+        } catch (IllegalArgumentException e) {
+            throw new KurmaException("config.json: " + e.getMessage(), e);
+        }
+        if (profile == null) return null;
+        try {
+            byte[] program = kurma.seccomp.Seccomp.program(profile, spec.linux().seccomp(), store.root().resolve(".seccomp"));
+            return new PlanCompiler.Seccomp(program, profile.flags());
+        } catch (IllegalArgumentException e) {
+            throw new KurmaException("config.json: " + e.getMessage(), e);
+        } catch (IllegalStateException e) {
+            throw new KurmaException("compiling the seccomp filter: " + e.getMessage(), e);
         }
     }
 

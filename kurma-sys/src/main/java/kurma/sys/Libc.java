@@ -18,8 +18,8 @@ import java.lang.invoke.VarHandle;
  * 5 ms, even from the AOT cache), and the runtime CLI is started several times per
  * container. So the container start path makes no native call at all (stage2 is spawned with
  * ProcessBuilder and takes what it needs itself), and the calls here, which only some
- * commands need (kill with any signal, prctl), all go through one binding: libc's generic
- * {@code syscall(2)}, with errno captured in the same call.
+ * commands need (kill with any signal, prctl, a file for libseccomp to export into), all go
+ * through one binding: libc's generic {@code syscall(2)}, with errno captured in the same call.
  */
 public final class Libc {
     private Libc() {}
@@ -36,13 +36,19 @@ public final class Libc {
 
     /** System call numbers, per architecture (the JVM runs on x86_64 or aarch64 Linux). */
     private static final boolean ARM = "aarch64".equals(System.getProperty("os.arch"));
-    private static final long SYS_KILL = ARM ? 129 : 62, SYS_PRCTL = ARM ? 167 : 157;
+    private static final long SYS_KILL = ARM ? 129 : 62, SYS_PRCTL = ARM ? 167 : 157, SYS_OPENAT = ARM ? 56 : 257,
+            SYS_CLOSE = ARM ? 57 : 3;
+    private static final long AT_FDCWD = -100, O_WRONLY = 1, O_CREAT = 0100, O_TRUNC = 01000, O_CLOEXEC = 02000000;
 
     /** syscall(2); returns the result, or -errno. */
     private static long sys(long nr, long a1, long a2, long a3) {
+        return sys(nr, a1, a2, a3, 0);
+    }
+
+    private static long sys(long nr, long a1, long a2, long a3, long a4) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(Native.CAPTURE);
-            long r = (long) Native.SYSCALL.invokeExact(st, nr, a1, a2, a3, 0L, 0L, 0L);
+            long r = (long) Native.SYSCALL.invokeExact(st, nr, a1, a2, a3, a4, 0L, 0L);
             return r == -1 ? -(int) Native.ERRNO.get(st, 0L) : r;
         } catch (RuntimeException | Error e) {
             throw e;
@@ -57,6 +63,19 @@ public final class Libc {
     public static int kill(int pid, int signal) {
         long r = sys(SYS_KILL, pid, signal, 0);
         return r == 0 ? 0 : (int) -r;
+    }
+
+    /** A new (or truncated) file for writing, for a C library that writes to an fd. */
+    public static int openForWriting(String path, int mode) {
+        try (Arena a = Arena.ofConfined()) {
+            long r = sys(SYS_OPENAT, AT_FDCWD, a.allocateFrom(path).address(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+            if (r < 0) throw new SysException("open " + path, (int) -r);
+            return (int) r;
+        }
+    }
+
+    public static void close(int fd) {
+        sys(SYS_CLOSE, fd, 0, 0);
     }
 
     public static final int PR_SET_DUMPABLE = 4;

@@ -43,7 +43,8 @@ public enum Op {
     MKFIFO_AT_STATE(36),
     OPEN_CGROUP(37),
     SYNC(38),
-    RUN_HOOK(39);
+    RUN_HOOK(39),
+    SECCOMP(40);
 
     public final int code;
 

@@ -13,12 +13,15 @@ import java.util.List;
  * {@code mount proc on /proc (type proc): No such file or directory}.
  */
 public final class Plan {
-    /** One argument: a string, or an unsigned 64-bit integer. */
-    public sealed interface Arg permits Str, U64 {}
+    /** One argument: a string, raw bytes, or an unsigned 64-bit integer. */
+    public sealed interface Arg permits Str, Bytes, U64 {}
 
     public record Str(String value) implements Arg {}
 
     public record U64(long value) implements Arg {}
+
+    /** Bytes that may contain NUL (a BPF program). */
+    public record Bytes(byte[] value) implements Arg {}
 
     /** One operation with its arguments and a human description for errors. */
     public record Step(Op op, List<Arg> args, String description) {}
@@ -35,6 +38,8 @@ public final class Plan {
             if (a instanceof String s) {
                 if (s.indexOf('\0') >= 0) throw new IllegalArgumentException(description + ": NUL byte in argument");
                 list.add(new Str(s));
+            } else if (a instanceof byte[] b) {
+                list.add(new Bytes(b.clone()));
             } else if (a instanceof Long l) {
                 list.add(new U64(l));
             } else if (a instanceof Integer i) {
@@ -66,9 +71,10 @@ public final class Plan {
             small.putShort((short) s.op().code).putShort((short) s.args().size());
             body.write(small.array(), 0, 4);
             for (Arg a : s.args()) {
-                byte[] bytes = a instanceof Str str
-                        ? str.value().getBytes(StandardCharsets.UTF_8)
-                        : ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(((U64) a).value()).array();
+                byte[] bytes;
+                if (a instanceof Str str) bytes = str.value().getBytes(StandardCharsets.UTF_8);
+                else if (a instanceof Bytes b) bytes = b.value();
+                else bytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(((U64) a).value()).array();
                 small.clear();
                 small.putInt(bytes.length);
                 body.write(small.array(), 0, 4);

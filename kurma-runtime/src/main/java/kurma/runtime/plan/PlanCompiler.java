@@ -31,7 +31,10 @@ public final class PlanCompiler {
 
     /** Everything the plan depends on besides config.json. */
     public record Context(Spec spec, Path bundle, Path rootfs, Path stateDir, String fifoName, Cgroup cgroup,
-            boolean noPivot, boolean monitor, int lastCap) {}
+            boolean noPivot, boolean monitor, int lastCap, Seccomp seccomp) {}
+
+    /** A compiled seccomp filter: the BPF program and the seccomp(2) flags to install it with. */
+    public record Seccomp(byte[] program, long flags) {}
 
     private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     private static final long S_IFCHR = 0020000, S_IFBLK = 0060000, S_IFIFO = 0010000;
@@ -137,8 +140,18 @@ public final class PlanCompiler {
         for (Spec.Hook hook : spec.hooks().startContainer()) addHook(plan, "startContainer", hook);
 
         // 4. Become the configured user with the configured capabilities, then exec.
+        // The seccomp filter goes last, so that it constrains the program and not our setup.
+        // Without no_new_privs the kernel requires CAP_SYS_ADMIN to install it, so then it
+        // goes before the user and capabilities change (the filter must allow those calls).
+        Seccomp seccomp = ctx.seccomp();
+        if (seccomp != null && !process.noNewPrivileges()) {
+            plan.add("install the seccomp filter", Op.SECCOMP, seccomp.program(), seccomp.flags());
+        }
         user(process);
         if (process.noNewPrivileges()) plan.add("set no_new_privs", Op.NO_NEW_PRIVS);
+        if (seccomp != null && process.noNewPrivileges()) {
+            plan.add("install the seccomp filter", Op.SECCOMP, seccomp.program(), seccomp.flags());
+        }
         Object[] exec = new Object[1 + process.args().size() + process.env().size()];
         exec[0] = (long) process.args().size();
         int i = 1;

@@ -31,7 +31,7 @@ class PlanCompilerTest {
                 new Cgroup.Dir(new Hierarchy("/sys/fs/cgroup/unified", true, Set.of(), "/"),
                         Path.of("/sys/fs/cgroup/unified/kurma/t"))));
         return PlanCompiler.compile(new PlanCompiler.Context(Spec.parse(json), tmp.resolve("bundle"), rootfs,
-                tmp.resolve("state"), "exec.fifo", cg, false, false, 40));
+                tmp.resolve("state"), "exec.fifo", cg, false, false, 40, null));
     }
 
     private static int indexOf(List<Plan.Step> steps, Op op) {
