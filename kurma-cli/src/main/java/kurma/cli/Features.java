@@ -11,8 +11,7 @@ import kurma.runtime.plan.Linux;
 
 /**
  * The OCI "features" document: what this build and host support, and nothing more. Grows
- * with each capability that is actually implemented (user namespaces are not yet, so they
- * are not listed).
+ * with each capability that is actually implemented.
  */
 final class Features {
     private Features() {}
@@ -30,7 +29,7 @@ final class Features {
                 "unbindable")));
         Map<String, Object> linux = new LinkedHashMap<>();
         List<Object> ns = new ArrayList<>();
-        for (String n : List.of("cgroup", "ipc", "mount", "network", "pid", "time", "uts")) ns.add(n);
+        for (String n : List.of("cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts")) ns.add(n);
         linux.put("namespaces", ns);
         linux.put("capabilities", new ArrayList<Object>(Linux.CAPABILITIES));
         Map<String, Object> cg = new LinkedHashMap<>();

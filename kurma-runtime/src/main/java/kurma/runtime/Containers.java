@@ -123,7 +123,7 @@ public final class Containers {
                     for (int i = 0; i < steps.size(); i++) log.debug("plan[" + i + "] " + steps.get(i).description());
                 }
                 Stage2 launched = pending.get();
-                launched.run(plan, new RuntimeHooks(id, spec, bundleDir));
+                launched.run(plan, new SyncPoints(id, spec, bundleDir, launched.pid()));
                 List<String> dirs = new ArrayList<>();
                 for (Cgroup.Dir d : cgroup.dirs()) dirs.add(d.path().toString());
                 List<String> created = new ArrayList<>();
@@ -158,26 +158,49 @@ public final class Containers {
     }
 
     /**
-     * At the SYNC point (namespaces and mounts ready, root not pivoted) run prestart and
-     * createRuntime in the runtime's namespaces; the container-side hooks get the same state.
+     * What the JVM does when stage2 stops at a SYNC point: write the id maps of a new user
+     * namespace (the process in it may not), or (namespaces and mounts ready, root not pivoted)
+     * run prestart and createRuntime in the runtime's namespaces, the container-side hooks
+     * getting the same state.
      */
-    private static final class RuntimeHooks implements Stage2.SyncHandler {
+    private static final class SyncPoints implements Stage2.SyncHandler {
         private final String id;
         private final Spec spec;
         private final Path bundle;
+        private final long stage2Pid;
 
-        RuntimeHooks(String id, Spec spec, Path bundle) {
+        SyncPoints(String id, Spec spec, Path bundle, long stage2Pid) {
             this.id = id;
             this.spec = spec;
             this.bundle = bundle;
+            this.stage2Pid = stage2Pid;
         }
 
         @Override
         public byte[] onSync(int point, int initPid) {
+            if (point == PlanCompiler.SYNC_ID_MAPS) {
+                // Each map in one write, as the kernel requires; gid_map needs no setgroups
+                // "deny" since we are privileged in the parent namespace.
+                writeMap(Path.of("/proc", Long.toString(stage2Pid), "uid_map"), spec.linux().uidMappings());
+                writeMap(Path.of("/proc", Long.toString(stage2Pid), "gid_map"), spec.linux().gidMappings());
+                return new byte[0];
+            }
             byte[] state = Hooks.state(id, Status.CREATING, initPid, bundle.toString(), spec.annotations());
             Hooks.run("prestart", spec.hooks().prestart(), state);
             Hooks.run("createRuntime", spec.hooks().createRuntime(), state);
             return state;
+        }
+    }
+
+    private static void writeMap(Path file, List<Spec.IdMapping> mappings) {
+        StringBuilder sb = new StringBuilder();
+        for (Spec.IdMapping m : mappings) {
+            sb.append(m.containerId()).append(' ').append(m.hostId()).append(' ').append(m.size()).append('\n');
+        }
+        try {
+            Files.writeString(file, sb.toString());
+        } catch (IOException e) {
+            throw new KurmaException("writing " + file + ": " + e.getMessage(), e);
         }
     }
 

@@ -150,6 +150,11 @@ final class Stage2 {
         }
     }
 
+    /** stage2's first process (the one this JVM spawned). */
+    long pid() {
+        return process.pid();
+    }
+
     /** The container's init, as seen from this pid namespace. */
     int initPid() {
         return initPid;

@@ -74,13 +74,18 @@ public final class PlanCompiler {
         for (Spec.Hook h : spec.hooks().poststart()) addHook(scratch, "poststart", h);
         for (Spec.Hook h : spec.hooks().poststop()) addHook(scratch, "poststop", h);
 
-        // 1. First process: namespaces, then fork the init into the pid namespace and (v2) its cgroup.
+        // 1. First process: the state dir and start fifo (host root's, so before any user
+        // namespace), namespaces, then fork the init into the pid namespace and its cgroup.
+        plan.add("open state directory " + ctx.stateDir(), Op.OPEN_STATE_DIR, ctx.stateDir().toString());
+        // The fifo start opens; it exists exactly while the container is "created".
+        plan.add("create the start fifo", Op.MKFIFO_AT_STATE, ctx.fifoName(), 0622L);
         long unshare = 0;
         List<Spec.Namespace> joins = new ArrayList<>();
         Spec.Namespace joinMount = null;
         for (Spec.Namespace ns : linux.namespaces()) {
             if (ns.path() != null && !ns.path().isEmpty()) {
                 if (ns.type().equals("mount")) joinMount = ns;
+                else if (ns.type().equals("user")) joins.addFirst(ns); // the others are owned by it
                 else joins.add(ns);
             } else if (!ns.type().equals("pid")) {
                 unshare |= Linux.NAMESPACES.get(ns.type());
@@ -88,6 +93,22 @@ public final class PlanCompiler {
         }
         // The mount namespace is joined last: the other namespace paths are host paths.
         if (joinMount != null) joins.add(joinMount);
+        boolean userns = (unshare & Linux.CLONE_NEWUSER) != 0;
+        if (userns) {
+            // Host cgroup files are host root's: join while we are that, by tasks (one thread)
+            // for v1 and cgroup.procs for v2 (CLONE_INTO_CGROUP needs the same right).
+            for (Cgroup.Dir d : ctx.cgroup().dirs()) {
+                String file = d.hierarchy().unified() ? "cgroup.procs" : "tasks";
+                plan.add("join cgroup " + d.path(), Op.WRITE_FILE, d.path().resolve(file).toString(), "0");
+            }
+            // The user namespace first, alone: the JVM writes its id maps, then the other
+            // namespaces are created owned by it.
+            plan.add("create the user namespace", Op.UNSHARE, Linux.CLONE_NEWUSER);
+            plan.add("wait for the uid and gid maps", Op.SYNC, (long) SYNC_ID_MAPS);
+            plan.add("become root in the user namespace", Op.SETGID, 0L);
+            plan.add("become root in the user namespace", Op.SETUID, 0L);
+            unshare &= ~Linux.CLONE_NEWUSER;
+        }
         for (Spec.Namespace ns : joins) {
             plan.add("join " + ns.type() + " namespace " + ns.path(), Op.SETNS, ns.path(), Linux.NAMESPACES.get(ns.type()));
         }
@@ -100,7 +121,7 @@ public final class PlanCompiler {
         // (CLONE_INTO_CGROUP), and on v1 it moves by tasks, which is the whole process since
         // stage2 is single-threaded. The monitor stays outside the container's cgroup.
         List<Cgroup.Dir> v1 = new ArrayList<>();
-        for (Cgroup.Dir d : ctx.cgroup().dirs()) {
+        for (Cgroup.Dir d : userns ? List.<Cgroup.Dir>of() : ctx.cgroup().dirs()) {
             if (d.hierarchy().unified()) plan.add("open cgroup " + d.path(), Op.OPEN_CGROUP, d.path().toString());
             else v1.add(d);
         }
@@ -122,9 +143,6 @@ public final class PlanCompiler {
         if (spec.domainname() != null && !spec.domainname().isEmpty()) {
             plan.add("set domainname \"" + spec.domainname() + "\"", Op.SETDOMAINNAME, spec.domainname());
         }
-        plan.add("open state directory " + ctx.stateDir(), Op.OPEN_STATE_DIR, ctx.stateDir().toString());
-        // The fifo start opens; it exists exactly while the container is "created".
-        plan.add("create the start fifo", Op.MKFIFO_AT_STATE, ctx.fifoName(), 0622L);
         rootfs(linux);
         rlimits(process);
         if (process.oomScoreAdj() != null) {
@@ -164,6 +182,9 @@ public final class PlanCompiler {
     /** The SYNC point at which the JVM runs the prestart and createRuntime hooks. */
     public static final int SYNC_RUNTIME_HOOKS = 1;
 
+    /** The SYNC point at which the JVM writes the uid and gid maps of the new user namespace. */
+    public static final int SYNC_ID_MAPS = 2;
+
     /** RUN_HOOK for one hook: argv as given (its argv[0] may differ from the path), or the path. */
     public static void addHook(Plan plan, String kind, Spec.Hook hook) {
         if (!hook.path().startsWith("/")) {
@@ -188,8 +209,9 @@ public final class PlanCompiler {
             if (!Linux.NAMESPACES.containsKey(ns.type())) {
                 throw new ConfigException("linux.namespaces: unknown namespace type \"" + ns.type() + "\"");
             }
-            if (ns.type().equals("user")) {
-                throw new ConfigException("linux.namespaces: user namespaces are not implemented yet");
+            if (ns.type().equals("user") && (ns.path() == null || ns.path().isEmpty())
+                    && (linux.uidMappings().isEmpty() || linux.gidMappings().isEmpty())) {
+                throw new ConfigException("linux.namespaces: a new user namespace needs linux.uidMappings and linux.gidMappings");
             }
         }
         if (linux.namespace("mount") == null) {
@@ -339,6 +361,12 @@ public final class PlanCompiler {
             long mode = d.fileMode() == null ? 0666 : d.fileMode() & 07777;
             int slash = rel.lastIndexOf('/');
             if (slash > 0) plan.add("create directory for " + d.path(), Op.MKDIR_IN_ROOT, rel.substring(0, slash), 0755L);
+            if (linux.namespace("user") != null) {
+                // No mknod in a user namespace: the host's node is bind-mounted instead.
+                plan.add("create mount point " + d.path(), Op.MKFILE_IN_ROOT, rel, 0644L);
+                plan.add("bind device " + d.path(), Op.MOUNT_IN_ROOT, d.path(), rel, "", MS_BIND, "");
+                continue;
+            }
             plan.add("create device " + d.path(), Op.MKNOD_IN_ROOT, rel, type | mode, makedev(d.major(), d.minor()),
                     d.uid() == null ? 0L : d.uid(), d.gid() == null ? 0L : d.gid());
         }

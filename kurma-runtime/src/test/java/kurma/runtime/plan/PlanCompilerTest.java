@@ -69,6 +69,24 @@ class PlanCompilerTest {
     }
 
     @Test
+    void aUserNamespaceIsMadeFirstAndMappedBeforeTheRest() throws Exception {
+        String json = DefaultSpec.JSON.replace("{\n        \"type\": \"cgroup\"\n      }",
+                "{\n        \"type\": \"cgroup\"\n      },\n      {\"type\": \"user\"}")
+                .replace("\"maskedPaths\"", "\"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}],"
+                        + " \"gidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}], \"maskedPaths\"");
+        List<Plan.Step> s = compile(json).steps();
+        int join = indexOf(s, Op.WRITE_FILE), user = indexOf(s, Op.UNSHARE), sync = indexOf(s, Op.SYNC);
+        assertEquals(new Plan.U64(Linux.CLONE_NEWUSER), s.get(user).args().getFirst(), "the user namespace alone");
+        assertTrue(join < user && user < sync && sync < indexOf(s, Op.SETUID), "cgroups as host root, then map, then root inside");
+        assertEquals(new Plan.U64(PlanCompiler.SYNC_ID_MAPS), s.get(sync).args().getFirst());
+        assertEquals(-1, indexOf(s, Op.OPEN_CGROUP), "already in its cgroups");
+        assertEquals(-1, indexOf(s, Op.MKNOD_IN_ROOT), "no mknod in a user namespace");
+        assertTrue(s.stream().anyMatch(st -> st.op() == Op.MOUNT_IN_ROOT && st.args().get(0).equals(new Plan.Str("/dev/null"))),
+                "devices are bind mounts");
+        assertTrue(indexOf(s, Op.MKFIFO_AT_STATE) < user, "the start fifo is made as host root");
+    }
+
+    @Test
     void cgroupMountBindsEachHierarchy() throws Exception {
         List<Plan.Step> s = compile(DefaultSpec.JSON).steps();
         assertTrue(s.stream().anyMatch(st -> st.op() == Op.MOUNT_IN_ROOT
@@ -86,10 +104,12 @@ class PlanCompilerTest {
         assertEquals(1, b.getInt());
         assertEquals(p.steps().size(), b.getInt());
         assertEquals(b.remaining() - 4, b.getInt());
-        assertEquals(Op.UNSHARE.code, b.getShort());
+        assertEquals(Op.OPEN_STATE_DIR.code, b.getShort());
         assertEquals(1, b.getShort());
-        assertEquals(8, b.getInt());
-        assertEquals(Linux.CLONE_NEWNS | Linux.CLONE_NEWNET | Linux.CLONE_NEWIPC | Linux.CLONE_NEWUTS, b.getLong());
+        byte[] path = new byte[b.getInt()];
+        b.get(path);
+        assertEquals(tmp.resolve("state").toString(), new String(path, java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(Op.MKFIFO_AT_STATE.code, b.getShort());
     }
 
     private static String withMount(String dest) {
