@@ -119,6 +119,34 @@ public record Cgroup(List<Dir> dirs) {
         }
     }
 
+    /**
+     * Writes the container's resource limits, all but the device rules, into its directories:
+     * call it after {@link #create()} and before the container's first process joins, so that
+     * no process ever runs unlimited. Each controller is written in the form of the hierarchy
+     * that carries it on this host (v1 or v2). Everything, device rules included, is checked
+     * first: a setting this host cannot honour (no such controller or file) fails before any
+     * limit is written; a setting the config leaves out is never a reason to fail.
+     *
+     * @throws UncheckedIOException a one-line message naming the field, e.g.
+     *     {@code linux.resources.blockIO.weight: this host has no blkio.weight (cgroup v1 blkio without CFQ/BFQ)}
+     */
+    public void apply(Resources resources) {
+        new ResourcesWriter(this, new ResourcesWriter.FileIo()).apply(resources, ResourcesWriter.LIMITS);
+    }
+
+    /**
+     * Writes the device rules (v1 devices cgroup; nothing on a pure v2 host, see
+     * {@link ResourcesWriter}). Call it once the container's init has made its device nodes
+     * (linux.devices, with mknod, from inside the cgroup) and before the program starts, where
+     * runc writes them too: a rule may deny mknod of a device the config also asks the runtime
+     * to create.
+     *
+     * @throws UncheckedIOException a one-line message naming the field
+     */
+    public void applyDevices(Resources resources) {
+        new ResourcesWriter(this, new ResourcesWriter.FileIo()).apply(resources, ResourcesWriter.DEVICES);
+    }
+
     /** Every process in the cgroup (and its sub-cgroups), read from one hierarchy. */
     public Set<Integer> pids() {
         Set<Integer> out = new LinkedHashSet<>();

@@ -96,6 +96,12 @@ public final class Containers {
         } catch (IllegalArgumentException | IOException e) {
             throw new KurmaException(e.getMessage(), e);
         }
+        kurma.cgroups.Resources resources;
+        try {
+            resources = kurma.cgroups.Resources.parse(spec.linux().resources());
+        } catch (IllegalArgumentException e) {
+            throw new KurmaException("config.json: " + e.getMessage(), e);
+        }
         Path dir = store.dir(id);
         PlanCompiler.Seccomp seccomp = seccomp(spec);
         Plan plan;
@@ -118,12 +124,17 @@ public final class Containers {
         try (StateStore.Lock lock = store.create(id)) {
             try {
                 createdCgroups = cgroup.create();
+                // Limits before any process of the container joins: none ever runs unlimited.
+                cgroup.apply(resources);
                 if (debug) {
                     List<kurma.runtime.plan.Plan.Step> steps = plan.steps();
                     for (int i = 0; i < steps.size(); i++) log.debug("plan[" + i + "] " + steps.get(i).description());
                 }
                 Stage2 launched = pending.get();
                 launched.run(plan, new SyncPoints(id, spec, bundleDir, launched.pid()));
+                // Device rules once the init has made its device nodes (a rule may deny mknod),
+                // before the program runs.
+                cgroup.applyDevices(resources);
                 List<String> dirs = new ArrayList<>();
                 for (Cgroup.Dir d : cgroup.dirs()) dirs.add(d.path().toString());
                 List<String> created = new ArrayList<>();

@@ -69,7 +69,7 @@ class UserNamespaceTest extends ContainerTest {
         Files.setOwner(out, out.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(Long.toString(HOST_ID)));
         Bundle b = userBundle().bind(dir, "/host").bind(out, "/out")
                 .sh("cat /host/owned-by-host-root > /out/read; echo changed >> /host/owned-by-host-root 2>/dev/null"
-                        + " && echo wrote > /out/verdict || echo denied > /out/verdict; exec sleep 30");
+                        + " && echo wrote > /out/v || echo denied > /out/v; mv /out/v /out/verdict; exec sleep 30");
         String id = env.create(b);
         long pid = env.pid(id);
         // Seen from the host, the container's root is HOST_ID.
