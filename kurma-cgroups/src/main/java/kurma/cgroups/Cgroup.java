@@ -135,8 +135,8 @@ public record Cgroup(List<Dir> dirs) {
     }
 
     /**
-     * Writes the device rules (v1 devices cgroup; nothing on a pure v2 host, see
-     * {@link ResourcesWriter}). Call it once the container's init has made its device nodes
+     * Writes the device rules (v1 devices cgroup; on a pure v2 host, an eBPF device program
+     * attached to the container's directory, see {@link DeviceProgram}). Call it once the container's init has made its device nodes
      * (linux.devices, with mknod, from inside the cgroup) and before the program starts, where
      * runc writes them too: a rule may deny mknod of a device the config also asks the runtime
      * to create.

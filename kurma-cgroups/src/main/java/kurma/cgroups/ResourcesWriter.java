@@ -37,8 +37,8 @@ import java.util.Map;
  * {@link Cgroup#applyDevices}), once the container's init has made its device nodes; the
  * first call ({@link #LIMITS}) still checks them.
  *
- * <p>Devices on a pure v2 host need an eBPF program, which Kurma does not load yet: there the
- * rules are not enforced (see {@link #devices}).
+ * <p>Devices on a pure v2 host are an eBPF program attached to the container's cgroup
+ * ({@link DeviceProgram}; see {@link #devices}).
  */
 final class ResourcesWriter {
 
@@ -47,6 +47,15 @@ final class ResourcesWriter {
         String read(Path file) throws IOException;
 
         void write(Path file, String value) throws IOException;
+
+        /** Loads the device program {@code code} and attaches it to the cgroup v2 directory {@code dir}. */
+        default void attachDeviceProgram(Path dir, byte[] code) throws IOException {
+            try {
+                DeviceProgram.attach(dir, code);
+            } catch (kurma.sys.SysException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        }
     }
 
     /**
@@ -377,15 +386,17 @@ final class ResourcesWriter {
      * exceptions. runc applies this even when the config lists no rules (giving deny-all plus
      * the defaults), and so does Kurma.
      *
-     * <p>A pure v2 host has no devices controller: access is decided by an eBPF program
-     * attached to the cgroup, which Kurma does not load yet. There the rules are accepted and
-     * NOT enforced (the container still only has the device nodes the runtime creates).
+     * <p>A pure v2 host has no devices controller: there the same list becomes an eBPF program
+     * ({@link DeviceProgram}) attached to the container's v2 directory, as runc does.
      */
     private void devices(List<Resources.DeviceRule> rules) {
         Cgroup.Dir d = find("devices");
         if (d == null) {
-            if (rules.isEmpty() || pureV2()) return;
-            throw fail(F + ".devices", "this host has no devices cgroup controller");
+            d = pureV2() ? unifiedDir() : null;
+            if (d == null) {
+                if (rules.isEmpty()) return;
+                throw fail(F + ".devices", "this host has no devices cgroup controller");
+            }
         }
         DeviceRules emu = new DeviceRules();
         try {
@@ -395,9 +406,25 @@ final class ResourcesWriter {
             throw new UncheckedIOException(e.getMessage(), new IOException(e.getMessage(), e));
         }
         if (pass == WRITE && (parts & DEVICES) == 0) return;
+        if (d.hierarchy().unified()) {
+            if (pass != WRITE) return;
+            try {
+                io.attachDeviceProgram(d.path(), DeviceProgram.compile(emu.transition()));
+            } catch (IOException e) {
+                throw fail(F + ".devices", reason(e));
+            }
+            return;
+        }
         for (Resources.DeviceRule r : emu.transition()) {
             put(F + ".devices", d, r.allow() ? "devices.allow" : "devices.deny", r.cgroupString(), null);
         }
+    }
+
+    private Cgroup.Dir unifiedDir() {
+        for (Cgroup.Dir d : cgroup.dirs()) {
+            if (d.hierarchy() != null && d.hierarchy().unified()) return d;
+        }
+        return null;
     }
 
     private boolean pureV2() {

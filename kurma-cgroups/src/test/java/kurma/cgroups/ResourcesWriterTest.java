@@ -1,7 +1,9 @@
 package kurma.cgroups;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -47,7 +49,17 @@ class ResourcesWriterTest {
             }
             Files.writeString(file, value);
         }
+
+        @Override
+        public void attachDeviceProgram(Path dir, byte[] code) {
+            attached.add(tmp.relativize(dir) + " <- " + code.length / 8 + " instructions");
+            programs.add(code);
+        }
     }
+
+    /** Device programs "attached" (pure v2), apart from the file writes. */
+    private final List<String> attached = new ArrayList<>();
+    private final List<byte[]> programs = new ArrayList<>();
 
     private final Recorder io = new Recorder();
 
@@ -618,11 +630,50 @@ class ResourcesWriterTest {
     }
 
     @Test
-    void v2DevicesAreNotEnforcedAndNotFaked() throws IOException {
-        // No eBPF program yet: the rules are accepted and nothing is written (a documented gap).
-        apply(pureV2(), "{\"devices\": [{\"allow\": false, \"access\": \"rwm\"},"
-                + " {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 3, \"access\": \"rwm\"}]}");
-        assertEquals(List.of(), writes);
+    void v2DevicesAreAnEbpfProgramOnTheContainersDirectory() throws IOException {
+        Cgroup cg = pureV2();
+        String json = "{\"devices\": [{\"allow\": false, \"access\": \"rwm\"},"
+                + " {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 11, \"access\": \"rw\"}]}";
+        new ResourcesWriter(cg, io).apply(ResourcesParseTest.parse(json), ResourcesWriter.LIMITS);
+        assertEquals(List.of(), attached, "the limits pass attaches nothing");
+        new ResourcesWriter(cg, io).apply(ResourcesParseTest.parse(json), ResourcesWriter.DEVICES);
+        assertEquals(List.of(), writes, "no file is written for devices on v2");
+        assertEquals(1, attached.size());
+        assertTrue(attached.getFirst().startsWith("v2/kurma/c1 <- "), attached.toString());
+        DeviceRules emu = new DeviceRules();
+        for (Resources.DeviceRule r : ResourcesParseTest.parse(json).devices()) emu.apply(r, "f");
+        for (Resources.DeviceRule r : Resources.DeviceRule.RUNC_DEFAULTS) emu.apply(r, "f");
+        assertArrayEquals(DeviceProgram.compile(emu.transition()), programs.getFirst(), "the v1 rule list, compiled");
+    }
+
+    @Test
+    void v2DevicesWithoutRulesStillGetRuncsDefaults() throws IOException {
+        new ResourcesWriter(pureV2(), io).apply(ResourcesParseTest.parse("{}"), ResourcesWriter.DEVICES);
+        assertEquals(1, attached.size());
+    }
+
+    @Test
+    void v2AttachFailureIsOneLineNamingTheField() throws IOException {
+        Cgroup cg = pureV2();
+        ResourcesWriter.Io refuses = new ResourcesWriter.Io() {
+            @Override
+            public String read(Path file) throws IOException {
+                return io.read(file);
+            }
+
+            @Override
+            public void write(Path file, String value) throws IOException {
+                io.write(file, value);
+            }
+
+            @Override
+            public void attachDeviceProgram(Path dir, byte[] code) throws IOException {
+                throw new IOException(new kurma.sys.SysException("loading the cgroup device program", 1).getMessage());
+            }
+        };
+        UncheckedIOException e = assertThrows(UncheckedIOException.class,
+                () -> new ResourcesWriter(cg, refuses).apply(ResourcesParseTest.parse("{}"), ResourcesWriter.DEVICES));
+        assertEquals("linux.resources.devices: loading the cgroup device program: Operation not permitted (EPERM)", e.getMessage());
     }
 
     @Test

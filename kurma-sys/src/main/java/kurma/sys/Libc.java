@@ -37,8 +37,10 @@ public final class Libc {
     /** System call numbers, per architecture (the JVM runs on x86_64 or aarch64 Linux). */
     private static final boolean ARM = "aarch64".equals(System.getProperty("os.arch"));
     private static final long SYS_KILL = ARM ? 129 : 62, SYS_PRCTL = ARM ? 167 : 157, SYS_OPENAT = ARM ? 56 : 257,
-            SYS_CLOSE = ARM ? 57 : 3;
+            SYS_CLOSE = ARM ? 57 : 3, SYS_BPF = ARM ? 280 : 321;
     private static final long AT_FDCWD = -100, O_WRONLY = 1, O_CREAT = 0100, O_TRUNC = 01000, O_CLOEXEC = 02000000;
+    /** O_RDONLY is 0; O_DIRECTORY differs between x86_64 and the generic (aarch64) flags. */
+    private static final long O_DIRECTORY = ARM ? 040000 : 0200000;
 
     /** syscall(2); returns the result, or -errno. */
     private static long sys(long nr, long a1, long a2, long a3) {
@@ -72,6 +74,24 @@ public final class Libc {
             if (r < 0) throw new SysException("open " + path, (int) -r);
             return (int) r;
         }
+    }
+
+    /** A directory opened read-only (close-on-exec), e.g. a cgroup for bpf(BPF_PROG_ATTACH). */
+    public static int openDirectory(String path) {
+        try (Arena a = Arena.ofConfined()) {
+            long r = sys(SYS_OPENAT, AT_FDCWD, a.allocateFrom(path).address(), O_DIRECTORY | O_CLOEXEC, 0);
+            if (r < 0) throw new SysException("open " + path, (int) -r);
+            return (int) r;
+        }
+    }
+
+    /**
+     * bpf(2) with {@code size} bytes of {@code attr} (a union bpf_attr the caller filled, zero
+     * past the fields it uses). Returns the result (a new fd for the commands that make one),
+     * or -errno.
+     */
+    public static long bpf(int cmd, MemorySegment attr, long size) {
+        return sys(SYS_BPF, cmd, attr.address(), size);
     }
 
     public static void close(int fd) {
