@@ -314,6 +314,21 @@ static int mount_on_fd(const char *src, int fd, const char *type, unsigned long 
 
 	snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
 	r = mount(src, target, type, flags, data);
+	if (r < 0 && errno == EPERM && (flags & (MS_BIND | MS_REMOUNT)) == (MS_BIND | MS_REMOUNT)) {
+		/* In a user namespace the kernel locks the flags a mount came with (nosuid, nodev,
+		   noexec, the atime mode): a bind remount must keep them. Retry once with them. */
+		struct statvfs sv;
+
+		if (fstatvfs(fd, &sv) == 0) {
+			flags |= (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
+				 (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) |
+				 (sv.f_flag & ST_NODIRATIME ? MS_NODIRATIME : 0) |
+				 (sv.f_flag & ST_NOATIME ? MS_NOATIME : sv.f_flag & ST_RELATIME ? MS_RELATIME : 0);
+			r = mount(src, target, type, flags, data);
+		} else {
+			errno = EPERM;
+		}
+	}
 	xclose(fd);
 	return r;
 }

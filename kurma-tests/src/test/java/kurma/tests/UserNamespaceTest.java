@@ -87,6 +87,24 @@ class UserNamespaceTest extends ContainerTest {
     }
 
     @Test
+    void aReadOnlyBindOfANosuidMountWorks() throws Exception {
+        assumeKurma(); // runc 1.1 fails this remount with EPERM (the kernel locks the source's flags)
+        Path src = env.newDir("locked");
+        Result mount = Proc.run(List.of("mount", "-t", "tmpfs", "-o", "nosuid,nodev,noexec,mode=755", "tmpfs",
+                src.toString()), null, env.tmp(), Duration.ofSeconds(10));
+        assertEquals(0, mount.exit(), () -> "mount\n" + mount);
+        try {
+            Files.writeString(src.resolve("f"), "locked\n");
+            Bundle b = userBundle().bind(src, "/locked", "ro")
+                    .sh("cat /locked/f; touch /locked/x 2>/dev/null && echo writable || echo read-only");
+            Result r = env.runOk(b);
+            TestEnv.assertLines(r, "locked", "read-only");
+        } finally {
+            Proc.run(List.of("umount", src.toString()), null, env.tmp(), Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
     void aNewUserNamespaceNeedsMappings() throws Exception {
         Bundle b = env.bundle().addNamespace("user").args("true");
         Result r = env.rt("create", "-b", b.write().toString(), env.newId());
