@@ -37,6 +37,8 @@ public final class Main {
               kill [--all|-a] ID [SIGNAL]
               delete [--force|-f] ID
               list [--format|-f table|json] [--quiet|-q]
+              pause ID / resume ID
+              ps [--format|-f table|json] ID [ps options]
               spec [--bundle|-b DIR]
               features
               version""";
@@ -144,6 +146,24 @@ public final class Main {
                 list(c.list(), a.value("format") == null ? "table" : a.value("format"), a.has("quiet"));
                 return 0;
             }
+            case "pause", "resume" -> {
+                Args a = Args.parse(rest, new String[0], new String[0], false);
+                a.expect(1, "kurma-runtime " + cmd + " ID");
+                if (cmd.equals("pause")) c.pause(a.positional.getFirst());
+                else c.resume(a.positional.getFirst());
+                return 0;
+            }
+            case "ps" -> {
+                // runc's form: ps [--format table|json] ID [ps options...]; the options go to ps(1).
+                int split = rest.indexOf("--");
+                List<String> own = split < 0 ? rest : rest.subList(0, split);
+                Args a = Args.parse(own, new String[] {"format|f"}, new String[0], true);
+                if (a.positional.isEmpty()) throw new UsageException("usage: kurma-runtime ps [--format table|json] ID [ps options]");
+                List<String> psArgs = new ArrayList<>(a.positional.subList(1, a.positional.size()));
+                if (split >= 0) psArgs.addAll(rest.subList(split + 1, rest.size()));
+                ps(c.pids(a.positional.getFirst()), a.value("format") == null ? "table" : a.value("format"), psArgs);
+                return 0;
+            }
             case "spec" -> {
                 Args a = Args.parse(rest, new String[] {"bundle|b"}, new String[] {"rootless"}, false);
                 a.expect(0, "kurma-runtime spec [--bundle DIR]");
@@ -191,6 +211,47 @@ public final class Main {
         String pidFile = a.value("pid-file");
         return new Containers.CreateOptions(pidFile == null ? null : Path.of(pidFile), preserve, a.has("no-pivot"),
                 a.value("console-socket"));
+    }
+
+    /** json: the pids; table: the host's ps(1) output (default -ef) cut to the container's processes, as runc does. */
+    private void ps(List<Integer> pids, String format, List<String> psArgs) {
+        if (format.equals("json")) {
+            List<Object> l = new ArrayList<>();
+            for (int p : pids) l.add((long) p);
+            out.println(Json.write(l));
+            return;
+        }
+        if (!format.equals("table")) throw new UsageException("--format must be table or json, got \"" + format + "\"");
+        List<String> cmd = new ArrayList<>();
+        cmd.add("ps");
+        cmd.addAll(psArgs.isEmpty() ? List.of("-ef") : psArgs);
+        String text;
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) throw new KurmaException("ps " + String.join(" ", cmd.subList(1, cmd.size())) + ": " + text.strip());
+        } catch (IOException e) {
+            throw new KurmaException("running ps: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KurmaException("interrupted while running ps");
+        }
+        String[] lines = text.split("\n");
+        int column = Arrays.asList(lines[0].trim().split("\\s+")).indexOf("PID");
+        if (column < 0) throw new KurmaException("ps output has no PID column: " + lines[0]);
+        out.println(lines[0]);
+        for (int i = 1; i < lines.length; i++) {
+            String[] f = lines[i].trim().split("\\s+");
+            if (f.length > column && pids.contains(Integer.valueOf(parseOr(f[column])))) out.println(lines[i]);
+        }
+    }
+
+    private static int parseOr(String s) {
+        try {
+            return Integer.parseInt(s);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     private void list(List<Map<String, Object>> states, String format, boolean quiet) {

@@ -109,6 +109,12 @@ public record ContainerState(
         return m;
     }
 
+    public List<Path> cgroupDirPaths() {
+        List<Path> out = new ArrayList<>();
+        for (String s : cgroupDirs) out.add(Path.of(s));
+        return out;
+    }
+
     public List<Path> cgroupCreatedPaths() {
         List<Path> out = new ArrayList<>();
         for (String s : cgroupCreated) out.add(Path.of(s));

@@ -354,7 +354,41 @@ public final class Containers {
 
     public Status status(ContainerState s) {
         if (!ProcStat.alive(s.pid(), s.pidStartTime())) return Status.STOPPED;
-        return Files.exists(store.dir(s.id()).resolve(StateStore.FIFO)) ? Status.CREATED : Status.RUNNING;
+        if (Files.exists(store.dir(s.id()).resolve(StateStore.FIFO))) return Status.CREATED;
+        return kurma.cgroups.Freezer.frozen(s.cgroupDirPaths()) ? Status.PAUSED : Status.RUNNING;
+    }
+
+    // ------------------------------------------------------------------ pause, resume, ps
+
+    /** Freezes every process of a running container. */
+    public void pause(String id) {
+        freeze(id, Status.RUNNING, true);
+    }
+
+    /** Thaws a paused container. */
+    public void resume(String id) {
+        freeze(id, Status.PAUSED, false);
+    }
+
+    private void freeze(String id, Status from, boolean frozen) {
+        try (StateStore.Lock lock = store.lock(id)) {
+            ContainerState s = store.read(id);
+            Status st = status(s);
+            if (st != from) {
+                throw new KurmaException("cannot " + (frozen ? "pause" : "resume") + " container \"" + id + "\": it is "
+                        + st.text() + ", not " + from.text());
+            }
+            kurma.cgroups.Freezer.set(s.cgroupDirPaths(), frozen);
+        } catch (java.io.UncheckedIOException e) {
+            throw new KurmaException((frozen ? "pause " : "resume ") + id + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The host pids of every process of the container. */
+    public List<Integer> pids(String id) {
+        try (StateStore.Lock lock = store.lock(id)) {
+            return new ArrayList<>(cgroupOf(store.read(id)).pids());
+        }
     }
 
     /** The OCI state of one container. */
@@ -429,11 +463,13 @@ public final class Containers {
                 return;
             }
             Status st = status(s);
-            if (st == Status.RUNNING && !force) {
-                throw new KurmaException("cannot delete container \"" + id + "\" that is running (use --force)");
+            if ((st == Status.RUNNING || st == Status.PAUSED) && !force) {
+                throw new KurmaException("cannot delete container \"" + id + "\" that is " + st.text() + " (use --force)");
             }
             Cgroup cg = cgroupOf(s);
             if (st != Status.STOPPED) killForcibly(s.pid());
+            // A frozen process only dies once thawed.
+            if (st == Status.PAUSED) kurma.cgroups.Freezer.set(s.cgroupDirPaths(), false);
             // Everything else still in the container's cgroup goes too.
             for (int round = 0; round < 100; round++) {
                 boolean any = ProcStat.alive(s.pid(), s.pidStartTime());

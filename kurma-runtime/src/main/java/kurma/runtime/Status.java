@@ -5,6 +5,7 @@ public enum Status {
     CREATING("creating"),
     CREATED("created"),
     RUNNING("running"),
+    PAUSED("paused"),
     STOPPED("stopped");
 
     private final String text;
