@@ -13,6 +13,8 @@ import java.util.Set;
  */
 final class Args {
     final Map<String, String> values = new HashMap<>();
+    /** Every value of each valued flag, in order (for repeatable flags: --env, --cap). */
+    final Map<String, List<String>> all = new HashMap<>();
     final Set<String> switches = new java.util.HashSet<>();
     final List<String> positional = new ArrayList<>();
 
@@ -64,6 +66,12 @@ final class Args {
                     v = argv.get(++i);
                 }
                 a.values.put(name, v);
+                List<String> seen = a.all.get(name);
+                if (seen == null) {
+                    seen = new ArrayList<>();
+                    a.all.put(name, seen);
+                }
+                seen.add(v);
             } else {
                 if (inline != null && !inline.equals("true")) {
                     if (inline.equals("false")) continue;
@@ -77,6 +85,11 @@ final class Args {
 
     String value(String name) {
         return values.get(name);
+    }
+
+    List<String> values(String name) {
+        List<String> l = all.get(name);
+        return l == null ? List.of() : l;
     }
 
     boolean has(String name) {

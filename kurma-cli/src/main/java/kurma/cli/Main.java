@@ -37,6 +37,8 @@ public final class Main {
               kill [--all|-a] ID [SIGNAL]
               delete [--force|-f] ID
               list [--format|-f table|json] [--quiet|-q]
+              exec [--process FILE] [--detach|-d] [--pid-file F] [--cwd D] [--env|-e K=V] [--user|-u UID[:GID]]
+                   [--cap CAP] [--preserve-fds N] ID [COMMAND [ARG...]]
               pause ID / resume ID
               ps [--format|-f table|json] ID [ps options]
               spec [--bundle|-b DIR]
@@ -146,6 +148,19 @@ public final class Main {
                 list(c.list(), a.value("format") == null ? "table" : a.value("format"), a.has("quiet"));
                 return 0;
             }
+            case "exec" -> {
+                Args a = Args.parse(rest, new String[] {"process|p", "console-socket", "pid-file", "cwd", "env|e", "user|u",
+                    "cap|c", "preserve-fds", "additional-gids|g", "process-label", "apparmor"},
+                        new String[] {"tty|t", "detach|d", "no-new-privs", "ignore-paused"}, true);
+                if (a.positional.isEmpty()) throw new UsageException("usage: kurma-runtime exec [flags] ID [COMMAND [ARG...]]");
+                String id = a.positional.getFirst();
+                kurma.spec.Spec.Process p = execProcess(c, id, a);
+                int preserve = a.intValue("preserve-fds", 0);
+                if (preserve < 0) throw new UsageException("--preserve-fds must not be negative");
+                String pidFile = a.value("pid-file");
+                return c.exec(id, p, new Containers.ExecOptions(a.has("detach"), pidFile == null ? null : Path.of(pidFile),
+                        preserve));
+            }
             case "pause", "resume" -> {
                 Args a = Args.parse(rest, new String[0], new String[0], false);
                 a.expect(1, "kurma-runtime " + cmd + " ID");
@@ -211,6 +226,64 @@ public final class Main {
         String pidFile = a.value("pid-file");
         return new Containers.CreateOptions(pidFile == null ? null : Path.of(pidFile), preserve, a.has("no-pivot"),
                 a.value("console-socket"));
+    }
+
+    /**
+     * The process to exec: --process FILE as given, else runc's way: the container's own
+     * process with the command line's args, and --env (added), --cwd, --user, --cap (added),
+     * --additional-gids, --no-new-privs, --tty applied.
+     */
+    private static kurma.spec.Spec.Process execProcess(Containers c, String id, Args a) {
+        String file = a.value("process");
+        try {
+            if (file != null) {
+                if (a.positional.size() > 1) throw new UsageException("exec: give --process or a command, not both");
+                return kurma.spec.Spec.parseProcess(Files.readString(Path.of(file)));
+            }
+        } catch (IOException e) {
+            throw new KurmaException("exec: cannot read " + file + ": " + e.getMessage(), e);
+        } catch (kurma.spec.JsonException | kurma.spec.ConfigException e) {
+            throw new KurmaException("exec: " + file + ": " + e.getMessage(), e);
+        }
+        if (a.positional.size() < 2) throw new UsageException("usage: kurma-runtime exec [flags] ID COMMAND [ARG...]");
+        kurma.spec.Spec.Process base = c.configProcess(id);
+        List<String> env = new ArrayList<>(base.env());
+        env.addAll(a.values("env"));
+        long uid = base.user().uid(), gid = base.user().gid();
+        String user = a.value("user");
+        if (user != null) {
+            try {
+                String[] ug = user.split(":");
+                uid = Long.parseLong(ug[0]);
+                gid = ug.length > 1 ? Long.parseLong(ug[1]) : gid;
+            } catch (NumberFormatException e) {
+                throw new UsageException("--user takes UID[:GID], got \"" + user + "\"");
+            }
+        }
+        List<Long> gids = new ArrayList<>(base.user().additionalGids());
+        for (String g : a.values("additional-gids")) {
+            try {
+                gids.add(Long.parseLong(g));
+            } catch (NumberFormatException e) {
+                throw new UsageException("--additional-gids takes numbers, got \"" + g + "\"");
+            }
+        }
+        kurma.spec.Spec.Capabilities caps = base.capabilities();
+        if (caps != null && !a.values("cap").isEmpty()) {
+            caps = new kurma.spec.Spec.Capabilities(plus(caps.bounding(), a.values("cap")), plus(caps.effective(), a.values("cap")),
+                    plus(caps.inheritable(), a.values("cap")), plus(caps.permitted(), a.values("cap")),
+                    plus(caps.ambient(), a.values("cap")));
+        }
+        return new kurma.spec.Spec.Process(a.has("tty"), new kurma.spec.Spec.User(uid, gid, base.user().umask(), List.copyOf(gids)),
+                List.copyOf(a.positional.subList(1, a.positional.size())), List.copyOf(env),
+                a.value("cwd") != null ? a.value("cwd") : base.cwd(), caps, base.rlimits(),
+                base.noNewPrivileges() || a.has("no-new-privs"), base.oomScoreAdj());
+    }
+
+    private static List<String> plus(List<String> set, List<String> more) {
+        List<String> out = new ArrayList<>(set == null ? List.of() : set);
+        out.addAll(more);
+        return out;
     }
 
     /** json: the pids; table: the host's ps(1) output (default -ef) cut to the container's processes, as runc does. */

@@ -358,6 +358,68 @@ public final class Containers {
         return kurma.cgroups.Freezer.frozen(s.cgroupDirPaths()) ? Status.PAUSED : Status.RUNNING;
     }
 
+    // ------------------------------------------------------------------ exec
+
+    /** Options of exec besides the process. */
+    public record ExecOptions(boolean detach, Path pidFile, int preserveFds) {}
+
+    /**
+     * Runs a new process in a running container. {@code process} is null for "the container's
+     * own process with these args" (runc's exec without --process); {@code edit} then applies
+     * the command line's --env/--cwd/--user/--cap. Returns the exit code, or 0 when detached.
+     */
+    public int exec(String id, Spec.Process process, ExecOptions opts) {
+        Stage2 stage2;
+        ContainerState s;
+        try (StateStore.Lock lock = store.lock(id)) {
+            s = store.read(id);
+            Status st = status(s);
+            if (st != Status.RUNNING) {
+                throw new KurmaException("cannot exec in container \"" + id + "\": it is " + st.text() + ", not running");
+            }
+            Spec spec = loadSpec(Path.of(s.bundle()));
+            if (process.terminal()) {
+                throw new KurmaException("exec: terminals are not implemented yet; run without --tty");
+            }
+            List<String> namespaces = new ArrayList<>();
+            for (String n : new String[] {"user", "ipc", "uts", "net", "pid", "cgroup", "time", "mnt"}) {
+                // Join where the init's namespace is not ours (what the container was given).
+                try {
+                    Path theirs = Path.of("/proc", Integer.toString(s.pid()), "ns", n);
+                    if (!Files.readSymbolicLink(theirs).equals(Files.readSymbolicLink(Path.of("/proc/self/ns", n)))) {
+                        namespaces.add(n);
+                    }
+                } catch (java.nio.file.NoSuchFileException kernelLacksIt) {
+                    // e.g. no time namespaces on this kernel
+                } catch (IOException e) {
+                    throw new KurmaException("reading the namespaces of " + id + ": " + e.getMessage(), e);
+                }
+            }
+            Plan plan;
+            try {
+                plan = PlanCompiler.compileExec(new PlanCompiler.ExecContext(process, s.pid(), namespaces,
+                        s.cgroupDirPaths(), !opts.detach(), lastCap(), seccomp(spec)));
+            } catch (ConfigException e) {
+                throw new KurmaException("exec: " + e.getMessage(), e);
+            }
+            if (debug) {
+                List<Plan.Step> steps = plan.steps();
+                for (int i = 0; i < steps.size(); i++) log.debug("exec plan[" + i + "] " + steps.get(i).description());
+            }
+            stage2 = Stage2.spawn(opts.preserveFds());
+            stage2.run(plan, null);
+        }
+        if (opts.pidFile() != null) {
+            StateStore.writeAtomically(opts.pidFile().toAbsolutePath(), Integer.toString(stage2.initPid()));
+        }
+        if (opts.detach()) {
+            stage2.close();
+            return 0;
+        }
+        SignalForwarder.forwardTo(stage2.initPid());
+        return ProcStat.exitCode(stage2.awaitExit());
+    }
+
     // ------------------------------------------------------------------ pause, resume, ps
 
     /** Freezes every process of a running container. */
@@ -382,6 +444,17 @@ public final class Containers {
         } catch (java.io.UncheckedIOException e) {
             throw new KurmaException((frozen ? "pause " : "resume ") + id + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The process of the container's config.json (the base of exec without --process). */
+    public Spec.Process configProcess(String id) {
+        ContainerState s;
+        try (StateStore.Lock lock = store.lock(id)) {
+            s = store.read(id);
+        }
+        Spec spec = loadSpec(Path.of(s.bundle()));
+        if (spec.process() == null) throw new KurmaException("config.json of \"" + id + "\" has no process");
+        return spec.process();
     }
 
     /** The host pids of every process of the container. */

@@ -115,6 +115,11 @@ public record Spec(
                 List.copyOf(mounts), linux, hooks, top.stringMap("annotations"));
     }
 
+    /** A process object alone (exec --process FILE), checked like config.json's. */
+    public static Process parseProcess(String json) {
+        return process(Fields.of(Json.parse(json), "process"));
+    }
+
     private static Process process(Fields p) {
         Fields u = p.obj("user");
         User user = u == null

@@ -33,6 +33,13 @@ public final class PlanCompiler {
     public record Context(Spec spec, Path bundle, Path rootfs, Path stateDir, String fifoName, Cgroup cgroup,
             boolean noPivot, boolean monitor, int lastCap, Seccomp seccomp) {}
 
+    /**
+     * What an exec plan depends on: the process to run, the container's init (whose namespaces
+     * it joins), the container's cgroup directories, and its seccomp filter.
+     */
+    public record ExecContext(Spec.Process process, int initPid, List<String> namespaces, List<Path> cgroupDirs,
+            boolean foreground, int lastCap, Seccomp seccomp) {}
+
     /** A compiled seccomp filter: the BPF program and the seccomp(2) flags to install it with. */
     public record Seccomp(byte[] program, long flags) {}
 
@@ -50,16 +57,74 @@ public final class PlanCompiler {
 
     private final Context ctx;
     private final Spec spec;
-    private final Plan plan = new Plan();
+    private final Plan plan;
 
     private PlanCompiler(Context ctx) {
+        this(ctx, new Plan());
+    }
+
+    private PlanCompiler(Context ctx, Plan plan) {
         this.ctx = ctx;
         this.spec = ctx.spec();
+        this.plan = plan;
     }
 
     public static Plan compile(Context ctx) {
         return new PlanCompiler(ctx).build();
     }
+
+    /**
+     * The plan for exec: a new process in a running container. It joins the container's cgroups
+     * (while still host root), then the init's namespaces (user first: it owns the others;
+     * mount last: the other paths are host paths), forks into the pid namespace, and from there
+     * is set up like the container's own process, minus the filesystem work already done.
+     */
+    public static Plan compileExec(ExecContext x) {
+        Plan plan = new Plan();
+        for (Path d : x.cgroupDirs()) {
+            // A v2 directory has cgroup.type; on v1, tasks moves the one thread we are.
+            String file = Files.exists(d.resolve("cgroup.type")) ? "cgroup.procs" : "tasks";
+            plan.add("join cgroup " + d, Op.WRITE_FILE, d.resolve(file).toString(), "0");
+        }
+        List<String> order = new ArrayList<>();
+        if (x.namespaces().contains("user")) order.add("user");
+        for (String n : x.namespaces()) if (!n.equals("user") && !n.equals("mnt")) order.add(n);
+        if (x.namespaces().contains("mnt")) order.add("mnt");
+        for (String n : order) {
+            String path = "/proc/" + x.initPid() + "/ns/" + n;
+            plan.add("join the container's " + n + " namespace", Op.SETNS, path, PROC_NS.get(n));
+        }
+        plan.add("fork the exec process", Op.FORK, 0L, x.foreground() ? 1L : 0L);
+        Spec.Process p = x.process();
+        PlanCompiler pc = new PlanCompiler(new Context(null, null, null, null, null, null, false, false, x.lastCap(), null),
+                plan);
+        pc.rlimits(p);
+        if (p.oomScoreAdj() != null) plan.add("set oom_score_adj " + p.oomScoreAdj(), Op.OOM_SCORE_ADJ, String.valueOf(p.oomScoreAdj()));
+        plan.add("change to working directory " + p.cwd(), Op.CHDIR, p.cwd());
+        String program = p.args().getFirst();
+        plan.add("find program \"" + program + "\" in the container", Op.FIND_EXEC, program, pathVar(p.env()));
+        plan.add("report ready", Op.READY);
+        if (x.seccomp() != null && !p.noNewPrivileges()) {
+            plan.add("install the seccomp filter", Op.SECCOMP, x.seccomp().program(), x.seccomp().flags());
+        }
+        pc.user(p);
+        if (p.noNewPrivileges()) plan.add("set no_new_privs", Op.NO_NEW_PRIVS);
+        if (x.seccomp() != null && p.noNewPrivileges()) {
+            plan.add("install the seccomp filter", Op.SECCOMP, x.seccomp().program(), x.seccomp().flags());
+        }
+        Object[] exec = new Object[1 + p.args().size() + p.env().size()];
+        exec[0] = (long) p.args().size();
+        int i = 1;
+        for (String a : p.args()) exec[i++] = a;
+        for (String e : p.env()) exec[i++] = e;
+        plan.add("exec " + program, Op.EXEC, exec);
+        return plan;
+    }
+
+    /** /proc/PID/ns entry names → clone flag (setns's nstype). */
+    public static final java.util.Map<String, Long> PROC_NS = java.util.Map.of(
+            "user", Linux.CLONE_NEWUSER, "ipc", Linux.CLONE_NEWIPC, "uts", Linux.CLONE_NEWUTS, "net", Linux.CLONE_NEWNET,
+            "pid", Linux.CLONE_NEWPID, "cgroup", Linux.CLONE_NEWCGROUP, "time", Linux.CLONE_NEWTIME, "mnt", Linux.CLONE_NEWNS);
 
     private Plan build() {
         Spec.Process process = spec.process();

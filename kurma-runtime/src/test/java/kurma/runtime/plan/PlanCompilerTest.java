@@ -87,6 +87,24 @@ class PlanCompilerTest {
     }
 
     @Test
+    void execJoinsCgroupsThenNamespacesUserFirstMountLast() throws Exception {
+        Spec.Process p = Spec.parse(DefaultSpec.JSON).process();
+        Plan plan = PlanCompiler.compileExec(new PlanCompiler.ExecContext(p, 42,
+                List.of("mnt", "net", "user", "pid"), List.of(tmp.resolve("v1cg")), true, 40, null));
+        List<Plan.Step> s = plan.steps();
+        assertEquals(Op.WRITE_FILE, s.get(0).op());
+        assertEquals(new Plan.Str(tmp.resolve("v1cg/tasks").toString()), s.get(0).args().getFirst(), "v1: one thread by tasks");
+        List<String> joined = new java.util.ArrayList<>();
+        for (Plan.Step st : s) if (st.op() == Op.SETNS) joined.add(((Plan.Str) st.args().getFirst()).value());
+        assertEquals(List.of("/proc/42/ns/user", "/proc/42/ns/net", "/proc/42/ns/pid", "/proc/42/ns/mnt"), joined);
+        int fork = indexOf(s, Op.FORK);
+        assertTrue(indexOf(s, Op.SETNS) < fork && fork < indexOf(s, Op.FIND_EXEC));
+        assertEquals(new Plan.U64(1), s.get(fork).args().get(1), "foreground: a monitor reports the exit");
+        assertEquals(-1, indexOf(s, Op.PIVOT_ROOT), "no filesystem work: the container has it");
+        assertEquals(s.size() - 1, indexOf(s, Op.EXEC));
+    }
+
+    @Test
     void cgroupMountBindsEachHierarchy() throws Exception {
         List<Plan.Step> s = compile(DefaultSpec.JSON).steps();
         assertTrue(s.stream().anyMatch(st -> st.op() == Op.MOUNT_IN_ROOT
