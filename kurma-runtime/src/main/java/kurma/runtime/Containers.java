@@ -126,10 +126,7 @@ public final class Containers {
                 createdCgroups = cgroup.create();
                 // Limits before any process of the container joins: none ever runs unlimited.
                 cgroup.apply(resources);
-                if (debug) {
-                    List<kurma.runtime.plan.Plan.Step> steps = plan.steps();
-                    for (int i = 0; i < steps.size(); i++) log.debug("plan[" + i + "] " + steps.get(i).description());
-                }
+                debugPlan("plan", plan);
                 Stage2 launched = pending.get();
                 launched.run(plan, new SyncPoints(id, spec, bundleDir, launched.pid()));
                 // Device rules once the init has made its device nodes (a rule may deny mknod),
@@ -155,12 +152,8 @@ public final class Containers {
                     Cgroup.remove(createdCgroups, cgroup.leaves());
                     store.remove(id);
                     // A failed create continues the lifecycle at destroy, then poststop (runtime-spec).
-                    try {
-                        Hooks.run("poststop", spec.hooks().poststop(),
-                                Hooks.state(id, Status.STOPPED, 0, bundleDir.toString(), spec.annotations()));
-                    } catch (KurmaException e) {
-                        log.warn(e.getMessage());
-                    }
+                    runWarning("poststop", spec.hooks().poststop(),
+                            Hooks.state(id, Status.STOPPED, 0, bundleDir.toString(), spec.annotations()));
                 }
             }
         } catch (kurma.sys.SysException | java.io.UncheckedIOException e) {
@@ -304,12 +297,7 @@ public final class Containers {
             if (reader.got < 0) throw new KurmaException("container \"" + id + "\" exited before it could be started");
             Files.deleteIfExists(fifo);
             // poststart hooks: their failure is reported, but the container runs (runtime-spec).
-            try {
-                Hooks.run("poststart", s.poststart(),
-                        Hooks.state(id, Status.RUNNING, s.pid(), s.bundle(), s.annotations()));
-            } catch (KurmaException e) {
-                log.warn(e.getMessage());
-            }
+            runWarning("poststart", s.poststart(), Hooks.state(id, Status.RUNNING, s.pid(), s.bundle(), s.annotations()));
         } catch (IOException e) {
             throw new KurmaException("starting \"" + id + "\": " + e.getMessage(), e);
         }
@@ -402,10 +390,7 @@ public final class Containers {
             } catch (ConfigException e) {
                 throw new KurmaException("exec: " + e.getMessage(), e);
             }
-            if (debug) {
-                List<Plan.Step> steps = plan.steps();
-                for (int i = 0; i < steps.size(); i++) log.debug("exec plan[" + i + "] " + steps.get(i).description());
-            }
+            debugPlan("exec plan", plan);
             stage2 = Stage2.spawn(opts.preserveFds());
             stage2.run(plan, null);
         }
@@ -504,8 +489,24 @@ public final class Containers {
 
     private static Cgroup cgroupOf(ContainerState s) {
         List<Cgroup.Dir> dirs = new ArrayList<>();
-        for (String d : s.cgroupDirs()) dirs.add(new Cgroup.Dir(null, Path.of(d)));
+        for (Path d : s.cgroupDirPaths()) dirs.add(new Cgroup.Dir(null, d));
         return new Cgroup(dirs);
+    }
+
+    /** poststart and poststop hooks: a failure is a warning, the command goes on (runtime-spec). */
+    private void runWarning(String kind, List<Spec.Hook> hooks, byte[] state) {
+        try {
+            Hooks.run(kind, hooks, state);
+        } catch (KurmaException e) {
+            log.warn(e.getMessage());
+        }
+    }
+
+    /** --debug: the launch plan, step by step. */
+    private void debugPlan(String name, Plan plan) {
+        if (!debug) return;
+        List<Plan.Step> steps = plan.steps();
+        for (int i = 0; i < steps.size(); i++) log.debug(name + "[" + i + "] " + steps.get(i).description());
     }
 
     // ------------------------------------------------------------------ delete
@@ -571,11 +572,7 @@ public final class Containers {
             }
             store.remove(id);
             // poststop hooks: after the container is gone; a failure is reported, not fatal.
-            try {
-                Hooks.run("poststop", s.poststop(), Hooks.state(id, Status.STOPPED, 0, s.bundle(), s.annotations()));
-            } catch (KurmaException e) {
-                log.warn(e.getMessage());
-            }
+            runWarning("poststop", s.poststop(), Hooks.state(id, Status.STOPPED, 0, s.bundle(), s.annotations()));
             if (!left.isEmpty()) throw new KurmaException("container \"" + id + "\" deleted, but cgroup " + left + " could not be removed");
         }
     }

@@ -95,29 +95,12 @@ public final class PlanCompiler {
             plan.add("join the container's " + n + " namespace", Op.SETNS, path, PROC_NS.get(n));
         }
         plan.add("fork the exec process", Op.FORK, 0L, x.foreground() ? 1L : 0L);
-        Spec.Process p = x.process();
+        // Only the process steps: the container's filesystem and namespaces are there already.
         PlanCompiler pc = new PlanCompiler(new Context(null, null, null, null, null, null, false, false, x.lastCap(), null),
                 plan);
-        pc.rlimits(p);
-        if (p.oomScoreAdj() != null) plan.add("set oom_score_adj " + p.oomScoreAdj(), Op.OOM_SCORE_ADJ, String.valueOf(p.oomScoreAdj()));
-        plan.add("change to working directory " + p.cwd(), Op.CHDIR, p.cwd());
-        String program = p.args().getFirst();
-        plan.add("find program \"" + program + "\" in the container", Op.FIND_EXEC, program, pathVar(p.env()));
+        pc.prepareProcess(x.process());
         plan.add("report ready", Op.READY);
-        if (x.seccomp() != null && !p.noNewPrivileges()) {
-            plan.add("install the seccomp filter", Op.SECCOMP, x.seccomp().program(), x.seccomp().flags());
-        }
-        pc.user(p);
-        if (p.noNewPrivileges()) plan.add("set no_new_privs", Op.NO_NEW_PRIVS);
-        if (x.seccomp() != null && p.noNewPrivileges()) {
-            plan.add("install the seccomp filter", Op.SECCOMP, x.seccomp().program(), x.seccomp().flags());
-        }
-        Object[] exec = new Object[1 + p.args().size() + p.env().size()];
-        exec[0] = (long) p.args().size();
-        int i = 1;
-        for (String a : p.args()) exec[i++] = a;
-        for (String e : p.env()) exec[i++] = e;
-        plan.add("exec " + program, Op.EXEC, exec);
+        pc.becomeProcess(x.process(), x.seccomp());
         return plan;
     }
 
@@ -209,39 +192,49 @@ public final class PlanCompiler {
             plan.add("set domainname \"" + spec.domainname() + "\"", Op.SETDOMAINNAME, spec.domainname());
         }
         rootfs(linux);
-        rlimits(process);
-        if (process.oomScoreAdj() != null) {
-            plan.add("set oom_score_adj " + process.oomScoreAdj(), Op.OOM_SCORE_ADJ, String.valueOf(process.oomScoreAdj()));
-        }
-
         // 3. Check the program exists and the cwd is there, tell create we are ready, wait for start.
-        plan.add("change to working directory " + process.cwd(), Op.CHDIR, process.cwd());
-        String program = process.args().getFirst();
-        plan.add("find program \"" + program + "\" in the container", Op.FIND_EXEC, program, pathVar(process.env()));
+        prepareProcess(process);
         plan.add("report ready", Op.READY);
         plan.add("wait for start", Op.WAIT_START, ctx.fifoName());
         for (Spec.Hook hook : spec.hooks().startContainer()) addHook(plan, "startContainer", hook);
 
         // 4. Become the configured user with the configured capabilities, then exec.
-        // The seccomp filter goes last, so that it constrains the program and not our setup.
-        // Without no_new_privs the kernel requires CAP_SYS_ADMIN to install it, so then it
-        // goes before the user and capabilities change (the filter must allow those calls).
-        Seccomp seccomp = ctx.seccomp();
-        if (seccomp != null && !process.noNewPrivileges()) {
-            plan.add("install the seccomp filter", Op.SECCOMP, seccomp.program(), seccomp.flags());
-        }
-        user(process);
-        if (process.noNewPrivileges()) plan.add("set no_new_privs", Op.NO_NEW_PRIVS);
-        if (seccomp != null && process.noNewPrivileges()) {
-            plan.add("install the seccomp filter", Op.SECCOMP, seccomp.program(), seccomp.flags());
-        }
-        Object[] exec = new Object[1 + process.args().size() + process.env().size()];
-        exec[0] = (long) process.args().size();
-        int i = 1;
-        for (String a : process.args()) exec[i++] = a;
-        for (String e : process.env()) exec[i++] = e;
-        plan.add("exec " + program, Op.EXEC, exec);
+        becomeProcess(process, ctx.seccomp());
         return plan;
+    }
+
+    /** Process steps before READY (create and exec alike): limits, cwd, finding the program. */
+    private void prepareProcess(Spec.Process p) {
+        rlimits(p);
+        if (p.oomScoreAdj() != null) {
+            plan.add("set oom_score_adj " + p.oomScoreAdj(), Op.OOM_SCORE_ADJ, String.valueOf(p.oomScoreAdj()));
+        }
+        plan.add("change to working directory " + p.cwd(), Op.CHDIR, p.cwd());
+        String program = p.args().getFirst();
+        plan.add("find program \"" + program + "\" in the container", Op.FIND_EXEC, program, pathVar(p.env()));
+    }
+
+    /**
+     * Process steps after READY (create and exec alike): user, capabilities, no_new_privs, the
+     * seccomp filter, exec. The filter goes last, so that it constrains the program and not our
+     * setup; without no_new_privs the kernel requires CAP_SYS_ADMIN to install it, so then it
+     * goes before the user and capabilities change (the filter must allow those calls).
+     */
+    private void becomeProcess(Spec.Process p, Seccomp seccomp) {
+        if (seccomp != null && !p.noNewPrivileges()) {
+            plan.add("install the seccomp filter", Op.SECCOMP, seccomp.program(), seccomp.flags());
+        }
+        user(p);
+        if (p.noNewPrivileges()) plan.add("set no_new_privs", Op.NO_NEW_PRIVS);
+        if (seccomp != null && p.noNewPrivileges()) {
+            plan.add("install the seccomp filter", Op.SECCOMP, seccomp.program(), seccomp.flags());
+        }
+        Object[] exec = new Object[1 + p.args().size() + p.env().size()];
+        exec[0] = (long) p.args().size();
+        int i = 1;
+        for (String a : p.args()) exec[i++] = a;
+        for (String e : p.env()) exec[i++] = e;
+        plan.add("exec " + p.args().getFirst(), Op.EXEC, exec);
     }
 
     /** The SYNC point at which the JVM runs the prestart and createRuntime hooks. */
