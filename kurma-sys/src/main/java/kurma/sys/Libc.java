@@ -59,8 +59,6 @@ public final class Libc {
         }
     }
 
-    public static final int SIGKILL = 9, SIGTERM = 15;
-
     /** kill(2); returns 0 or the errno (ESRCH for a process that is gone). */
     public static int kill(int pid, int signal) {
         long r = sys(SYS_KILL, pid, signal, 0);
