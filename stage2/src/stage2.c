@@ -24,7 +24,10 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -45,7 +48,8 @@ enum {
 	MOUNT, MOUNT_IN_ROOT, MKNOD_IN_ROOT, SYMLINK_IN_ROOT, PIVOT_ROOT, MOVE_ROOT, MASK, READONLY,
 	SETHOSTNAME, SETDOMAINNAME, SETRLIMIT, OPEN_STATE_DIR, READY, WAIT_START, CHDIR, UMASK,
 	SETGROUPS, SETGID, SETUID, NO_NEW_PRIVS, CAP_BOUNDING, KEEPCAPS, CAPSET, CAP_AMBIENT,
-	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, SYNC, RUN_HOOK, SECCOMP, OP_LIMIT
+	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, SYNC, RUN_HOOK, SECCOMP,
+	CONSOLE_SOCKET, CONSOLE, OP_LIMIT
 };
 
 /*
@@ -63,7 +67,7 @@ static const char *const signature[OP_LIMIT] = {
 	[SETUID] = "w", [NO_NEW_PRIVS] = "", [CAP_BOUNDING] = "uu", [KEEPCAPS] = "u",
 	[CAPSET] = "uuu", [CAP_AMBIENT] = "uu", [FIND_EXEC] = "ss", [EXEC] = "us*",
 	[OOM_SCORE_ADJ] = "s", [MKFIFO_AT_STATE] = "sw", [OPEN_CGROUP] = "s",
-	[SYNC] = "u", [RUN_HOOK] = "suus*", [SECCOMP] = "bw",
+	[SYNC] = "u", [RUN_HOOK] = "suus*", [SECCOMP] = "bw", [CONSOLE_SOCKET] = "s", [CONSOLE] = "wws",
 };
 
 struct arg { char *s; uint64_t u; };   /* s: NUL-terminated string (for 'b': the bytes, u their count); else u holds the value */
@@ -73,6 +77,7 @@ struct op { unsigned code, argc; struct arg *a; };
    container's (3 + PRESERVE_FDS). */
 static int in_fd = -1, out_fd = -1, own_fds = 3, root_fd = -1, state_fd = -1;
 static int cgroup_fd = -1;             /* OPEN_CGROUP: where the next FORK's child is born */
+static int console_fd = -1;            /* CONSOLE_SOCKET: where CONSOLE sends the pty master */
 static unsigned char *hook_input;      /* SYNC: what RUN_HOOK gives a hook on its stdin */
 static size_t hook_input_len;
 static char *found_path;               /* set by FIND_EXEC, used by EXEC */
@@ -707,6 +712,105 @@ static int seccomp_op(struct arg *a)
 	return (int)syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, (unsigned)a[1].u, &prog);
 }
 
+/*
+ * CONSOLE_SOCKET: connect to the caller's console socket now, while its path is still
+ * reachable (before namespaces and pivot_root). A path too long for sun_path is reached through
+ * its directory's fd.
+ */
+static int console_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *slash = strrchr(path, '/');
+	int fd, dir = -1, r;
+
+	if (strlen(path) < sizeof sa.sun_path) {
+		strcpy(sa.sun_path, path);
+	} else {
+		char *d = strndup(path, slash ? (size_t)(slash - path) + 1 : 0);
+
+		if (!d || !slash || (dir = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			free(d);
+			return slash ? -1 : fail(ENAMETOOLONG);
+		}
+		free(d);
+		if (snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dir, slash + 1) >=
+		    (int)sizeof sa.sun_path) {
+			xclose(dir);
+			return fail(ENAMETOOLONG);
+		}
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		xclose(dir);
+		return -1;
+	}
+	r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	xclose(dir);
+	if (r < 0) {
+		xclose(fd);
+		return -1;
+	}
+	xclose(console_fd);
+	console_fd = fd;
+	return 0;
+}
+
+/*
+ * CONSOLE: a new pty from the /dev/ptmx this process sees (the container's, after pivot_root or
+ * setns); the master goes to the console socket (SCM_RIGHTS, with the pty's name as the data),
+ * the peer becomes our controlling terminal and fds 0-2, and, if rel is set, is bind-mounted
+ * on it (/dev/console). We must be a session leader (SETSID before).
+ */
+static int console_op(struct arg *a)
+{
+	struct winsize ws = { .ws_row = (unsigned short)a[0].u, .ws_col = (unsigned short)a[1].u };
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } c;
+	struct msghdr msg = { 0 };
+	struct iovec iov;
+	char name[32];
+	int m, s = -1, n = 0, unlock = 0, fd;
+
+	if (console_fd < 0)
+		return fail(EBADF);
+	if ((m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		return -1;
+	if (ioctl(m, TIOCSPTLCK, &unlock) < 0 || ioctl(m, TIOCGPTN, &n) < 0 ||
+	    (s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		goto out;
+	if ((ws.ws_row || ws.ws_col) && ioctl(s, TIOCSWINSZ, &ws) < 0)
+		goto out;
+	snprintf(name, sizeof name, "/dev/pts/%d", n);
+	if (*a[2].s && ((fd = open_in_root(a[2].s, O_PATH)) < 0 ||
+			mount_on_fd(name, fd, NULL, MS_BIND, NULL) < 0))
+		goto out;
+	iov.iov_base = name;
+	iov.iov_len = strlen(name);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = c.buf;
+	msg.msg_controllen = sizeof c.buf;
+	c.h.cmsg_level = SOL_SOCKET;
+	c.h.cmsg_type = SCM_RIGHTS;
+	c.h.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&c.h), &m, sizeof m);
+	while (sendmsg(console_fd, &msg, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			goto out;
+	close(m);
+	m = -1;
+	close(console_fd);
+	console_fd = -1;
+	if (ioctl(s, TIOCSCTTY, 0) < 0)
+		goto out;
+	for (fd = 0; fd < 3; fd++)
+		if ((fd == s ? fcntl(fd, F_SETFD, 0) : dup2(s, fd)) < 0)
+			goto out;
+	return s > 2 ? close(s) : 0;
+out:
+	xclose(m);
+	xclose(s);
+	return -1;
+}
+
 /* Returns -1 with errno set when op fails. */
 static int run(struct op *o, int op)
 {
@@ -806,6 +910,8 @@ static int run(struct op *o, int op)
 	case SYNC: return sync_op(op, a[0].u);
 	case SECCOMP: return seccomp_op(a);
 	case RUN_HOOK: return run_hook_op(o);
+	case CONSOLE_SOCKET: return console_socket(a[0].s);
+	case CONSOLE: return console_op(a);
 	case OPEN_CGROUP:
 		if (cgroup_fd >= 0)
 			close(cgroup_fd);

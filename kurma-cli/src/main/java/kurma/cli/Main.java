@@ -159,7 +159,7 @@ public final class Main {
                 if (preserve < 0) throw new UsageException("--preserve-fds must not be negative");
                 String pidFile = a.value("pid-file");
                 return c.exec(id, p, new Containers.ExecOptions(a.has("detach"), pidFile == null ? null : Path.of(pidFile),
-                        preserve));
+                        preserve, a.value("console-socket")));
             }
             case "pause", "resume" -> {
                 Args a = Args.parse(rest, new String[0], new String[0], false);
@@ -277,7 +277,7 @@ public final class Main {
         return new kurma.spec.Spec.Process(a.has("tty"), new kurma.spec.Spec.User(uid, gid, base.user().umask(), List.copyOf(gids)),
                 List.copyOf(a.positional.subList(1, a.positional.size())), List.copyOf(env),
                 a.value("cwd") != null ? a.value("cwd") : base.cwd(), caps, base.rlimits(),
-                base.noNewPrivileges() || a.has("no-new-privs"), base.oomScoreAdj());
+                base.noNewPrivileges() || a.has("no-new-privs"), base.oomScoreAdj(), null);
     }
 
     private static List<String> plus(List<String> set, List<String> more) {

@@ -76,10 +76,7 @@ public final class Containers {
     private Launched launch(String id, Path bundle, CreateOptions opts, boolean monitor, Stage2.Pending pending) {
         Path bundleDir = bundle.toAbsolutePath().normalize();
         Spec spec = loadSpec(bundleDir);
-        if (spec.process() != null && spec.process().terminal()) {
-            throw new KurmaException("config.json: process.terminal is true, but terminals are not implemented yet;"
-                    + " set it to false");
-        }
+        if (spec.process() != null) checkConsole(spec.process().terminal(), opts.consoleSocket(), monitor);
         Path rootfs = bundleDir.resolve(spec.root().path()).normalize();
         if (!Files.isDirectory(rootfs)) {
             throw new KurmaException("root filesystem " + rootfs + " does not exist or is not a directory");
@@ -107,7 +104,7 @@ public final class Containers {
         Plan plan;
         try {
             plan = PlanCompiler.compile(new PlanCompiler.Context(spec, bundleDir, rootfs, dir, StateStore.FIFO,
-                    cgroup, opts.noPivot(), monitor, lastCap(), seccomp));
+                    cgroup, opts.noPivot(), monitor, lastCap(), seccomp, absolute(opts.consoleSocket())));
         } catch (ConfigException e) {
             throw new KurmaException("config.json: " + e.getMessage(), e);
         }
@@ -349,7 +346,27 @@ public final class Containers {
     // ------------------------------------------------------------------ exec
 
     /** Options of exec besides the process. */
-    public record ExecOptions(boolean detach, Path pidFile, int preserveFds) {}
+    public record ExecOptions(boolean detach, Path pidFile, int preserveFds, String consoleSocket) {}
+
+    /**
+     * runc's rules: a terminal's master goes to the caller through --console-socket, and a
+     * console socket without a terminal is a mistake. In the foreground without a socket, runc
+     * would relay the terminal itself; Kurma does not (yet), and says so.
+     */
+    private static void checkConsole(boolean terminal, String consoleSocket, boolean foreground) {
+        if (terminal && consoleSocket == null) {
+            throw new KurmaException(foreground
+                    ? "process.terminal is true: relaying a terminal in the foreground is not implemented; pass --console-socket"
+                    : "process.terminal is true: a terminal needs --console-socket to send its master to");
+        }
+        if (!terminal && consoleSocket != null) {
+            throw new KurmaException("--console-socket is given but process.terminal is false: there is no terminal to send");
+        }
+    }
+
+    private static String absolute(String path) {
+        return path == null ? null : Path.of(path).toAbsolutePath().toString();
+    }
 
     /**
      * Runs a new process in a running container. {@code process} is null for "the container's
@@ -366,9 +383,7 @@ public final class Containers {
                 throw new KurmaException("cannot exec in container \"" + id + "\": it is " + st.text() + ", not running");
             }
             Spec spec = loadSpec(Path.of(s.bundle()));
-            if (process.terminal()) {
-                throw new KurmaException("exec: terminals are not implemented yet; run without --tty");
-            }
+            checkConsole(process.terminal(), opts.consoleSocket(), !opts.detach());
             List<String> namespaces = new ArrayList<>();
             for (String n : new String[] {"user", "ipc", "uts", "net", "pid", "cgroup", "time", "mnt"}) {
                 // Join where the init's namespace is not ours (what the container was given).
@@ -386,7 +401,7 @@ public final class Containers {
             Plan plan;
             try {
                 plan = PlanCompiler.compileExec(new PlanCompiler.ExecContext(process, s.pid(), namespaces,
-                        s.cgroupDirPaths(), !opts.detach(), lastCap(), seccomp(spec)));
+                        s.cgroupDirPaths(), !opts.detach(), lastCap(), seccomp(spec), absolute(opts.consoleSocket())));
             } catch (ConfigException e) {
                 throw new KurmaException("exec: " + e.getMessage(), e);
             }

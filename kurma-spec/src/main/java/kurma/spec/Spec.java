@@ -43,7 +43,11 @@ public record Spec(
             Capabilities capabilities,
             List<Rlimit> rlimits,
             boolean noNewPrivileges,
-            Long oomScoreAdj) {}
+            Long oomScoreAdj,
+            ConsoleSize consoleSize) {}
+
+    /** process.consoleSize: the terminal's initial size, in characters. */
+    public record ConsoleSize(long height, long width) {}
 
     public record Mount(String destination, String type, String source, List<String> options) {}
 
@@ -145,8 +149,13 @@ public record Spec(
             if (soft == null || hard == null) throw new ConfigException(rl.path("soft") + ": soft and hard are required");
             rlimits.add(new Rlimit(rl.requiredStr("type"), soft, hard));
         }
+        Fields cs = p.obj("consoleSize");
+        ConsoleSize size = cs == null ? null : new ConsoleSize(cs.integer("height", 0), cs.integer("width", 0));
+        if (size != null && (size.height() < 0 || size.height() > 0xffff || size.width() < 0 || size.width() > 0xffff)) {
+            throw new ConfigException("process.consoleSize: height and width must be between 0 and 65535");
+        }
         return new Process(p.bool("terminal", false), user, args, p.strings("env"), cwd, caps,
-                List.copyOf(rlimits), p.bool("noNewPrivileges", false), p.integer("oomScoreAdj"));
+                List.copyOf(rlimits), p.bool("noNewPrivileges", false), p.integer("oomScoreAdj"), size);
     }
 
     private static Linux linux(Fields l) {

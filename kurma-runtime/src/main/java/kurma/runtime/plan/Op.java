@@ -44,7 +44,9 @@ public enum Op {
     OPEN_CGROUP(37),
     SYNC(38),
     RUN_HOOK(39),
-    SECCOMP(40);
+    SECCOMP(40),
+    CONSOLE_SOCKET(41),
+    CONSOLE(42);
 
     public final int code;
 

@@ -31,14 +31,14 @@ public final class PlanCompiler {
 
     /** Everything the plan depends on besides config.json. */
     public record Context(Spec spec, Path bundle, Path rootfs, Path stateDir, String fifoName, Cgroup cgroup,
-            boolean noPivot, boolean monitor, int lastCap, Seccomp seccomp) {}
+            boolean noPivot, boolean monitor, int lastCap, Seccomp seccomp, String consoleSocket) {}
 
     /**
      * What an exec plan depends on: the process to run, the container's init (whose namespaces
      * it joins), the container's cgroup directories, and its seccomp filter.
      */
     public record ExecContext(Spec.Process process, int initPid, List<String> namespaces, List<Path> cgroupDirs,
-            boolean foreground, int lastCap, Seccomp seccomp) {}
+            boolean foreground, int lastCap, Seccomp seccomp, String consoleSocket) {}
 
     /** A compiled seccomp filter: the BPF program and the seccomp(2) flags to install it with. */
     public record Seccomp(byte[] program, long flags) {}
@@ -81,6 +81,9 @@ public final class PlanCompiler {
      */
     public static Plan compileExec(ExecContext x) {
         Plan plan = new Plan();
+        if (x.process().terminal()) {
+            plan.add("connect to the console socket " + x.consoleSocket(), Op.CONSOLE_SOCKET, x.consoleSocket());
+        }
         for (Path d : x.cgroupDirs()) {
             // A v2 directory has cgroup.type; on v1, tasks moves the one thread we are.
             String file = Files.exists(d.resolve("cgroup.type")) ? "cgroup.procs" : "tasks";
@@ -95,13 +98,25 @@ public final class PlanCompiler {
             plan.add("join the container's " + n + " namespace", Op.SETNS, path, PROC_NS.get(n));
         }
         plan.add("fork the exec process", Op.FORK, 0L, x.foreground() ? 1L : 0L);
+        if (x.process().terminal()) {
+            // A terminal needs a session of its own to become its controlling terminal.
+            plan.add("create a new session", Op.SETSID);
+            console(plan, x.process(), "");
+        }
         // Only the process steps: the container's filesystem and namespaces are there already.
-        PlanCompiler pc = new PlanCompiler(new Context(null, null, null, null, null, null, false, false, x.lastCap(), null),
-                plan);
+        PlanCompiler pc = new PlanCompiler(new Context(null, null, null, null, null, null, false, false, x.lastCap(), null,
+                null), plan);
         pc.prepareProcess(x.process());
         plan.add("report ready", Op.READY);
         pc.becomeProcess(x.process(), x.seccomp());
         return plan;
+    }
+
+    /** The pty steps (after pivot_root or joining the mount namespace): see PLAN.md's CONSOLE. */
+    private static void console(Plan plan, Spec.Process p, String consoleRel) {
+        Spec.ConsoleSize size = p.consoleSize();
+        plan.add("create the terminal and send it to the console socket", Op.CONSOLE,
+                size == null ? 0L : size.height(), size == null ? 0L : size.width(), consoleRel);
     }
 
     /** /proc/PID/ns entry names → clone flag (setns's nstype). */
@@ -124,6 +139,10 @@ public final class PlanCompiler {
 
         // 1. First process: the state dir and start fifo (host root's, so before any user
         // namespace), namespaces, then fork the init into the pid namespace and its cgroup.
+        if (process.terminal()) {
+            // The socket's host path is out of reach once the namespaces and the root change.
+            plan.add("connect to the console socket " + ctx.consoleSocket(), Op.CONSOLE_SOCKET, ctx.consoleSocket());
+        }
         plan.add("open state directory " + ctx.stateDir(), Op.OPEN_STATE_DIR, ctx.stateDir().toString());
         // The fifo start opens; it exists exactly while the container is "created".
         plan.add("create the start fifo", Op.MKFIFO_AT_STATE, ctx.fifoName(), 0622L);
@@ -301,6 +320,9 @@ public final class PlanCompiler {
             mount(m);
         }
         if (!devFromHost) devices(linux);
+        // The terminal is also the container's /dev/console, as runc makes it.
+        boolean console = spec.process().terminal() && !devFromHost;
+        if (console) plan.add("create mount point /dev/console", Op.MKFILE_IN_ROOT, "dev/console", 0666L);
 
         // Hooks (runtime-spec "lifecycle"): the container's namespaces and mounts exist, the
         // root is not pivoted yet. The JVM runs prestart and createRuntime in the runtime's
@@ -314,6 +336,8 @@ public final class PlanCompiler {
 
         if (ctx.noPivot()) plan.add("move root " + root + " to /", Op.MOVE_ROOT, root);
         else plan.add("pivot_root to " + root, Op.PIVOT_ROOT, root);
+        // The container's own /dev/ptmx now: its pty lives in the container's devpts.
+        if (spec.process().terminal()) console(plan, spec.process(), console ? "dev/console" : "");
 
         if (linux.rootfsPropagation() != null && !linux.rootfsPropagation().isEmpty()) {
             Long p = MountOptions.propagation(linux.rootfsPropagation());

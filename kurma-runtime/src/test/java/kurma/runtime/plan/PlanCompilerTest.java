@@ -31,7 +31,7 @@ class PlanCompilerTest {
                 new Cgroup.Dir(new Hierarchy("/sys/fs/cgroup/unified", true, Set.of(), "/"),
                         Path.of("/sys/fs/cgroup/unified/kurma/t"))));
         return PlanCompiler.compile(new PlanCompiler.Context(Spec.parse(json), tmp.resolve("bundle"), rootfs,
-                tmp.resolve("state"), "exec.fifo", cg, false, false, 40, null));
+                tmp.resolve("state"), "exec.fifo", cg, false, false, 40, null, null));
     }
 
     private static int indexOf(List<Plan.Step> steps, Op op) {
@@ -90,7 +90,7 @@ class PlanCompilerTest {
     void execJoinsCgroupsThenNamespacesUserFirstMountLast() throws Exception {
         Spec.Process p = Spec.parse(DefaultSpec.JSON).process();
         Plan plan = PlanCompiler.compileExec(new PlanCompiler.ExecContext(p, 42,
-                List.of("mnt", "net", "user", "pid"), List.of(tmp.resolve("v1cg")), true, 40, null));
+                List.of("mnt", "net", "user", "pid"), List.of(tmp.resolve("v1cg")), true, 40, null, null));
         List<Plan.Step> s = plan.steps();
         assertEquals(Op.WRITE_FILE, s.get(0).op());
         assertEquals(new Plan.Str(tmp.resolve("v1cg/tasks").toString()), s.get(0).args().getFirst(), "v1: one thread by tasks");
@@ -102,6 +102,29 @@ class PlanCompilerTest {
         assertEquals(new Plan.U64(1), s.get(fork).args().get(1), "foreground: a monitor reports the exit");
         assertEquals(-1, indexOf(s, Op.PIVOT_ROOT), "no filesystem work: the container has it");
         assertEquals(s.size() - 1, indexOf(s, Op.EXEC));
+    }
+
+    @Test
+    void aTerminalConnectsBeforeTheNamespacesAndIsMadeAfterPivotRoot() throws Exception {
+        String json = DefaultSpec.JSON.replace("\"terminal\": false", "\"terminal\": true");
+        Path rootfs = Files.createDirectories(tmp.resolve("bundle/rootfs"));
+        Cgroup cg = new Cgroup(List.of());
+        List<Plan.Step> s = PlanCompiler.compile(new PlanCompiler.Context(Spec.parse(json), tmp.resolve("bundle"), rootfs,
+                tmp.resolve("state"), "exec.fifo", cg, false, false, 40, null, "/run/c.sock")).steps();
+        assertEquals(Op.CONSOLE_SOCKET, s.getFirst().op(), "the host path is reachable only at first");
+        assertEquals(new Plan.Str("/run/c.sock"), s.getFirst().args().getFirst());
+        int pivot = indexOf(s, Op.PIVOT_ROOT), console = indexOf(s, Op.CONSOLE);
+        assertTrue(indexOf(s, Op.SETSID) < pivot && pivot < console && console < indexOf(s, Op.READY),
+                "a session, the container's devpts, then the pty, before create returns");
+        assertEquals(new Plan.Str("dev/console"), s.get(console).args().get(2));
+
+        Spec.Process p = Spec.parse(json).process();
+        List<Plan.Step> e = PlanCompiler.compileExec(new PlanCompiler.ExecContext(p, 42, List.of("mnt", "pid"),
+                List.of(), false, 40, null, "/run/e.sock")).steps();
+        assertEquals(Op.CONSOLE_SOCKET, e.getFirst().op());
+        int fork = indexOf(e, Op.FORK), setsid = indexOf(e, Op.SETSID), pty = indexOf(e, Op.CONSOLE);
+        assertTrue(indexOf(e, Op.SETNS) < fork && fork < setsid && setsid < pty, "joined, forked, own session, then the pty");
+        assertEquals(new Plan.Str(""), e.get(pty).args().get(2), "exec leaves /dev/console alone");
     }
 
     @Test
