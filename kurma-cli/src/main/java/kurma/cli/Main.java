@@ -225,7 +225,18 @@ public final class Main {
         if (preserve < 0) throw new UsageException("--preserve-fds must not be negative");
         String pidFile = a.value("pid-file");
         return new Containers.CreateOptions(pidFile == null ? null : Path.of(pidFile), preserve, a.has("no-pivot"),
-                a.value("console-socket"));
+                a.value("console-socket"), listenFds());
+    }
+
+    /** Socket activation (sd_listen_fds): LISTEN_FDS counts, when LISTEN_PID names this process. */
+    private static int listenFds() {
+        String n = System.getenv("LISTEN_FDS"), pid = System.getenv("LISTEN_PID");
+        if (n == null || pid == null || !pid.equals(Long.toString(ProcessHandle.current().pid()))) return 0;
+        try {
+            return Math.max(0, Integer.parseInt(n));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 
     /**

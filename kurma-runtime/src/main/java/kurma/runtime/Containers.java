@@ -45,7 +45,12 @@ public final class Containers {
     }
 
     /** Options of {@code create} besides the bundle and id. */
-    public record CreateOptions(Path pidFile, int preserveFds, boolean noPivot, String consoleSocket) {}
+    /**
+     * Options of {@code create} besides the bundle and id. listenFds: socket-activation fds
+     * (LISTEN_FDS) at 3..3+listenFds-1, passed to the container before the --preserve-fds ones,
+     * with LISTEN_FDS and LISTEN_PID=1 in its environment, as runc does.
+     */
+    public record CreateOptions(Path pidFile, int preserveFds, boolean noPivot, String consoleSocket, int listenFds) {}
 
     // ------------------------------------------------------------------ create
 
@@ -64,7 +69,7 @@ public final class Containers {
         StateStore.checkId(id);
         // Spawning takes the JDK ~13 ms of work: do it on a second thread while this one parses
         // and plans; stage2 then prepares itself until its plan arrives. On bad input it is killed.
-        Stage2.Pending stage2 = Stage2.spawnAsync(opts.preserveFds());
+        Stage2.Pending stage2 = Stage2.spawnAsync(opts.listenFds() + opts.preserveFds());
         try {
             return launch(id, bundle, opts, monitor, stage2);
         } catch (RuntimeException e) {
@@ -76,6 +81,9 @@ public final class Containers {
     private Launched launch(String id, Path bundle, CreateOptions opts, boolean monitor, Stage2.Pending pending) {
         Path bundleDir = bundle.toAbsolutePath().normalize();
         Spec spec = loadSpec(bundleDir);
+        if (opts.listenFds() > 0 && spec.process() != null) {
+            spec = spec.withProcess(spec.process().withEnv(List.of("LISTEN_FDS=" + opts.listenFds(), "LISTEN_PID=1")));
+        }
         if (spec.process() != null) checkConsole(spec.process().terminal(), opts.consoleSocket(), monitor);
         Path rootfs = bundleDir.resolve(spec.root().path()).normalize();
         if (!Files.isDirectory(rootfs)) {

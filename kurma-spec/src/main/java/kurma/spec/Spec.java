@@ -20,6 +20,11 @@ public record Spec(
         Hooks hooks,
         Map<String, String> annotations) {
 
+    /** This spec with another process. */
+    public Spec withProcess(Process p) {
+        return new Spec(ociVersion, root, p, hostname, domainname, mounts, linux, hooks, annotations);
+    }
+
     public record Root(String path, boolean readonly) {}
 
     public record User(long uid, long gid, Long umask, List<Long> additionalGids) {}
@@ -44,7 +49,16 @@ public record Spec(
             List<Rlimit> rlimits,
             boolean noNewPrivileges,
             Long oomScoreAdj,
-            ConsoleSize consoleSize) {}
+            ConsoleSize consoleSize) {
+
+        /** This process with more environment variables. */
+        public Process withEnv(List<String> more) {
+            List<String> all = new ArrayList<>(env);
+            all.addAll(more);
+            return new Process(terminal, user, args, List.copyOf(all), cwd, capabilities, rlimits, noNewPrivileges,
+                    oomScoreAdj, consoleSize);
+        }
+    }
 
     /** process.consoleSize: the terminal's initial size, in characters. */
     public record ConsoleSize(long height, long width) {}

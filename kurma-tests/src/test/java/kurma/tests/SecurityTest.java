@@ -54,6 +54,14 @@ class SecurityTest extends ContainerTest {
     }
 
     @Test
+    void socketActivationFdsPassThroughWithLISTEN_FDS() throws Exception {
+        // sd_listen_fds: the runtime's LISTEN_FDS fds go to the container, announced to it as its own (LISTEN_PID=1).
+        Bundle b = env.bundle().sh("echo $LISTEN_FDS $LISTEN_PID; cat <&3");
+        Result r = env.cli("run", "-b", b.write().toString(), env.newId()).withFd3(fd3File()).socketActivated().run().ok();
+        assertEquals(List.of("1 1", "content of fd 3"), r.lines(), () -> "LISTEN_FDS in the container\n" + r);
+    }
+
+    @Test
     void preserveFdsWithCreateAndStart() throws Exception {
         Path out = env.newDir("out");
         Bundle b = env.bundle().bind(out, "/out").sh("cat <&3 > /out/fd3; ls /proc/self/fd > /out/fds");

@@ -297,6 +297,7 @@ public final class TestEnv implements AutoCloseable {
         private String stdin;
         private Duration timeout = CLI_TIMEOUT;
         private Path fd3;
+        private boolean listenFds;
 
         Cmd(List<String> args) {
             this.args = new ArrayList<>(args);
@@ -327,12 +328,20 @@ public final class TestEnv implements AutoCloseable {
             return this;
         }
 
+        /** With {@link #withFd3}: fd 3 is a socket-activation fd (LISTEN_FDS=1, LISTEN_PID = the runtime). */
+        public Cmd socketActivated() {
+            listenFds = true;
+            return this;
+        }
+
         List<String> commandLine() {
             List<String> all = new ArrayList<>(global);
             all.addAll(args);
             List<String> c = command(all);
             if (fd3 == null) return c;
-            List<String> b = new ArrayList<>(List.of("bash", "-c", "exec 3<\"$1\" || exit 125; shift; exec \"$@\"", "bash", fd3.toString()));
+            String env = listenFds ? "export LISTEN_FDS=1 LISTEN_PID=$$; " : "";
+            List<String> b = new ArrayList<>(List.of("bash", "-c", "exec 3<\"$1\" || exit 125; shift; " + env + "exec \"$@\"",
+                    "bash", fd3.toString()));
             b.addAll(c);
             return b;
         }
