@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -41,6 +42,10 @@ public final class Main {
                    [--cap CAP] [--preserve-fds N] ID [COMMAND [ARG...]]
               pause ID / resume ID
               ps [--format|-f table|json] ID [ps options]
+              update [--resources|-r FILE|-] [--memory N] [--memory-swap N] [--memory-reservation N]
+                     [--cpu-share N] [--cpu-quota N] [--cpu-period N] [--cpuset-cpus L] [--cpuset-mems L]
+                     [--pids-limit N] [--blkio-weight N] ID
+              events [--stats] [--interval 5s] ID
               spec [--bundle|-b DIR]
               features
               version""";
@@ -179,6 +184,17 @@ public final class Main {
                 ps(c.pids(a.positional.getFirst()), a.value("format") == null ? "table" : a.value("format"), psArgs);
                 return 0;
             }
+            case "update" -> {
+                Args a = Args.parse(rest, Update.FLAGS, new String[0], false);
+                a.expect(1, "kurma-runtime update [flags] ID");
+                c.update(a.positional.getFirst(), Update.resources(a, System.in));
+                return 0;
+            }
+            case "events" -> {
+                Args a = Args.parse(rest, new String[] {"interval"}, new String[] {"stats"}, false);
+                a.expect(1, "kurma-runtime events [--stats] [--interval 5s] ID");
+                return events(c, a.positional.getFirst(), a.has("stats"), interval(a.value("interval")));
+            }
             case "spec" -> {
                 Args a = Args.parse(rest, new String[] {"bundle|b"}, new String[] {"rootless"}, false);
                 a.expect(0, "kurma-runtime spec [--bundle DIR]");
@@ -208,6 +224,69 @@ public final class Main {
             }
             default -> throw new UsageException("unknown command \"" + cmd + "\"; see kurma-runtime --help");
         }
+    }
+
+    /**
+     * runc's events: one JSON object per line, {"type":"stats","id":ID,"data":{...}} every
+     * interval, and {"type":"oom","id":ID} when the OOM killer struck in between; until the
+     * container stops. --stats: one stats event, then exit.
+     */
+    private int events(Containers c, String id, boolean once, long intervalMs) {
+        long ooms = c.oomKills(id);
+        while (true) {
+            Map<String, Object> stats = c.stats(id);
+            if (stats == null) {
+                if (once) throw new KurmaException("container \"" + id + "\" is not running");
+                return 0;
+            }
+            long now = c.oomKills(id);
+            if (now > ooms && ooms >= 0) out.println(Json.write(event("oom", id, null)));
+            ooms = now;
+            out.println(Json.write(event("stats", id, stats)));
+            out.flush();
+            if (once) return 0;
+            try {
+                Thread.sleep(intervalMs);
+            } catch (InterruptedException e) {
+                return 130;
+            }
+        }
+    }
+
+    private static Map<String, Object> event(String type, String id, Map<String, Object> data) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("type", type);
+        e.put("id", id);
+        if (data != null) e.put("data", data);
+        return e;
+    }
+
+    /** A Go-style duration as runc takes it: 5s, 500ms, 1m, 1m30s. */
+    static long interval(String s) {
+        if (s == null) return 5000;
+        long total = 0;
+        int i = 0;
+        try {
+            while (i < s.length()) {
+                int start = i;
+                while (i < s.length() && (Character.isDigit(s.charAt(i)) || s.charAt(i) == '.')) i++;
+                double n = Double.parseDouble(s.substring(start, i));
+                int u = i;
+                while (i < s.length() && Character.isLetter(s.charAt(i))) i++;
+                long unit = switch (s.substring(u, i)) {
+                    case "ms" -> 1;
+                    case "s" -> 1000;
+                    case "m" -> 60_000;
+                    case "h" -> 3_600_000;
+                    default -> throw new NumberFormatException();
+                };
+                total += (long) (n * unit);
+            }
+        } catch (RuntimeException e) {
+            throw new UsageException("--interval: not a duration such as 5s or 500ms: \"" + s + "\"");
+        }
+        if (total <= 0) throw new UsageException("--interval must be positive, got \"" + s + "\"");
+        return total;
     }
 
     private int version() {

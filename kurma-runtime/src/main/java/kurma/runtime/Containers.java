@@ -428,6 +428,62 @@ public final class Containers {
         return ProcStat.exitCode(stage2.awaitExit());
     }
 
+    // ------------------------------------------------------------------ update, events
+
+    /**
+     * Changes the resource limits of a container that is not stopped: {@code resources} has the
+     * shape of config.json's linux.resources. As with runc, device rules are not updated.
+     */
+    public void update(String id, Map<String, Object> resources) {
+        kurma.cgroups.Resources r;
+        try {
+            r = kurma.cgroups.Resources.parse(resources);
+        } catch (IllegalArgumentException e) {
+            throw new KurmaException("update: " + e.getMessage(), e);
+        }
+        try (StateStore.Lock lock = store.lock(id)) {
+            ContainerState s = store.read(id);
+            if (status(s) == Status.STOPPED) throw new KurmaException("cannot update container \"" + id + "\": it is stopped");
+            try {
+                hostCgroupOf(s).apply(r);
+            } catch (java.io.UncheckedIOException e) {
+                throw new KurmaException("update: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Resource usage of a container, in the shape of runc's stats event data; null when it has stopped. */
+    public Map<String, Object> stats(String id) {
+        try (StateStore.Lock lock = store.lock(id)) {
+            ContainerState s = store.read(id);
+            if (status(s) == Status.STOPPED) return null;
+            return kurma.cgroups.Stats.read(hostCgroupOf(s));
+        }
+    }
+
+    /** OOM kills so far in the container's cgroup (-1: not counted here, or stopped). */
+    public long oomKills(String id) {
+        try (StateStore.Lock lock = store.lock(id)) {
+            ContainerState s = store.read(id);
+            return status(s) == Status.STOPPED ? -1 : kurma.cgroups.Stats.oomKills(hostCgroupOf(s));
+        }
+    }
+
+    /** The container's cgroup with each directory's host hierarchy (the state keeps only paths). */
+    private static Cgroup hostCgroupOf(ContainerState s) {
+        CgroupHost host = CgroupHost.detect();
+        List<Cgroup.Dir> dirs = new ArrayList<>();
+        for (Path d : s.cgroupDirPaths()) {
+            for (kurma.cgroups.Hierarchy h : host.hierarchies()) {
+                if (d.startsWith(Path.of(h.mountPoint()))) {
+                    dirs.add(new Cgroup.Dir(h, d));
+                    break;
+                }
+            }
+        }
+        return new Cgroup(dirs);
+    }
+
     // ------------------------------------------------------------------ pause, resume, ps
 
     /** Freezes every process of a running container. */
