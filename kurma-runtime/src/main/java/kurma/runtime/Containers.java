@@ -84,6 +84,16 @@ public final class Containers {
         if (opts.listenFds() > 0 && spec.process() != null) {
             spec = spec.withProcess(spec.process().withEnv(List.of("LISTEN_FDS=" + opts.listenFds(), "LISTEN_PID=1")));
         }
+        boolean notify = NotifySocket.host() != null && spec.process() != null;
+        if (notify) {
+            // The container gets a socket of its own (see NotifySocket), not the caller's.
+            List<String> env = new ArrayList<>();
+            for (String e : spec.process().env()) if (!e.startsWith("NOTIFY_SOCKET=")) env.add(e);
+            env.add("NOTIFY_SOCKET=" + NotifySocket.CONTAINER_PATH);
+            Spec.Process p = spec.process();
+            spec = spec.withProcess(new Spec.Process(p.terminal(), p.user(), p.args(), List.copyOf(env), p.cwd(),
+                    p.capabilities(), p.rlimits(), p.noNewPrivileges(), p.oomScoreAdj(), p.consoleSize()));
+        }
         if (spec.process() != null) checkConsole(spec.process().terminal(), opts.consoleSocket(), monitor);
         Path rootfs = bundleDir.resolve(spec.root().path()).normalize();
         if (!Files.isDirectory(rootfs)) {
@@ -112,7 +122,8 @@ public final class Containers {
         Plan plan;
         try {
             plan = PlanCompiler.compile(new PlanCompiler.Context(spec, bundleDir, rootfs, dir, StateStore.FIFO,
-                    cgroup, opts.noPivot(), monitor, lastCap(), seccomp, absolute(opts.consoleSocket())));
+                    cgroup, opts.noPivot(), monitor, lastCap(), seccomp, absolute(opts.consoleSocket()),
+                    notify ? NotifySocket.dir(dir) : null));
         } catch (ConfigException e) {
             throw new KurmaException("config.json: " + e.getMessage(), e);
         }
@@ -128,6 +139,13 @@ public final class Containers {
         boolean ok = false;
         try (StateStore.Lock lock = store.create(id)) {
             try {
+                if (notify) {
+                    try {
+                        Files.createDirectory(NotifySocket.dir(dir));
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException("NOTIFY_SOCKET: " + e.getMessage(), e);
+                    }
+                }
                 createdCgroups = cgroup.create();
                 // Limits before any process of the container joins: none ever runs unlimited.
                 cgroup.apply(resources);
@@ -279,6 +297,8 @@ public final class Containers {
 
     /** start, with the state already in hand (run): no need to read it back. */
     private void start(String id, ContainerState known) {
+        NotifySocket notify = null;
+        ContainerState started;
         try (StateStore.Lock lock = store.lock(id)) {
             ContainerState s = known != null ? known : store.read(id);
             Status st = status(s);
@@ -286,6 +306,8 @@ public final class Containers {
                 throw new KurmaException("cannot start container \"" + id + "\": it is " + st.text() + ", not created");
             }
             Path fifo = store.dir(id).resolve(StateStore.FIFO);
+            // Bound before the program runs, so that no early message is lost.
+            notify = NotifySocket.bind(store.dir(id));
             // A blocking open (no native call needed) on a helper thread, so that we can keep
             // checking the init is still alive instead of waiting forever.
             FifoReader reader = new FifoReader(fifo);
@@ -303,8 +325,19 @@ public final class Containers {
             Files.deleteIfExists(fifo);
             // poststart hooks: their failure is reported, but the container runs (runtime-spec).
             runWarning("poststart", s.poststart(), Hooks.state(id, Status.RUNNING, s.pid(), s.bundle(), s.annotations()));
+            started = s;
         } catch (IOException e) {
+            if (notify != null) notify.close();
             throw new KurmaException("starting \"" + id + "\": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            if (notify != null) notify.close();
+            throw e;
+        }
+        if (notify != null) {
+            // As runc: start returns once the container says READY=1 (or is gone); not under the lock.
+            try (NotifySocket n = notify) {
+                n.relayUntilReady(started.pid(), started.pidStartTime());
+            }
         }
     }
 

@@ -174,13 +174,20 @@ public final class StateStore {
     }
 
     /** Removes a container's directory and the files in it (Kurma puts no directories there). */
+    /** Deletes a directory and what it holds (the notify/ subdirectory included), never following a symlink. */
+    private static void deleteTree(Path d) throws IOException {
+        if (Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            try (var files = Files.newDirectoryStream(d)) {
+                for (Path p : files) deleteTree(p);
+            }
+        }
+        Files.deleteIfExists(d);
+    }
+
     public void remove(String id) {
         Path d = dir(id);
         try {
-            try (var files = Files.newDirectoryStream(d)) {
-                for (Path p : files) Files.deleteIfExists(p);
-            }
-            Files.deleteIfExists(d);
+            deleteTree(d);
         } catch (NoSuchFileException gone) {
             // already removed
         } catch (IOException e) {

@@ -37,7 +37,8 @@ public final class Libc {
     /** System call numbers, per architecture (the JVM runs on x86_64 or aarch64 Linux). */
     private static final boolean ARM = "aarch64".equals(System.getProperty("os.arch"));
     private static final long SYS_KILL = ARM ? 129 : 62, SYS_PRCTL = ARM ? 167 : 157, SYS_OPENAT = ARM ? 56 : 257,
-            SYS_CLOSE = ARM ? 57 : 3, SYS_BPF = ARM ? 280 : 321;
+            SYS_CLOSE = ARM ? 57 : 3, SYS_BPF = ARM ? 280 : 321, SYS_SOCKET = ARM ? 198 : 41, SYS_BIND = ARM ? 200 : 49,
+            SYS_SENDTO = ARM ? 206 : 44, SYS_RECVFROM = ARM ? 207 : 45, SYS_PPOLL = ARM ? 73 : 271;
     private static final long AT_FDCWD = -100, O_WRONLY = 1, O_CREAT = 0100, O_TRUNC = 01000, O_CLOEXEC = 02000000;
     /** O_RDONLY is 0; O_DIRECTORY differs between x86_64 and the generic (aarch64) flags. */
     private static final long O_DIRECTORY = ARM ? 040000 : 0200000;
@@ -48,9 +49,13 @@ public final class Libc {
     }
 
     private static long sys(long nr, long a1, long a2, long a3, long a4) {
+        return sys6(nr, a1, a2, a3, a4, 0, 0);
+    }
+
+    private static long sys6(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(Native.CAPTURE);
-            long r = (long) Native.SYSCALL.invokeExact(st, nr, a1, a2, a3, a4, 0L, 0L);
+            long r = (long) Native.SYSCALL.invokeExact(st, nr, a1, a2, a3, a4, a5, a6);
             return r == -1 ? -(int) Native.ERRNO.get(st, 0L) : r;
         } catch (RuntimeException | Error e) {
             throw e;
@@ -94,6 +99,67 @@ public final class Libc {
 
     public static void close(int fd) {
         sys(SYS_CLOSE, fd, 0, 0);
+    }
+
+    // ---- unix datagram sockets (NOTIFY_SOCKET: sd_notify messages are datagrams, which the JDK's
+    // unix-domain channels do not do)
+
+    private static final long AF_UNIX = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 02000000;
+
+    /** A new unix datagram socket, bound to path (a leading '@' names an abstract address) unless path is null. */
+    public static int unixDatagram(String path) {
+        long fd = sys(SYS_SOCKET, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) throw new SysException("socket", (int) -fd);
+        if (path != null) {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment sa = sockaddr(a, path);
+                long r = sys(SYS_BIND, fd, sa.address(), sa.byteSize());
+                if (r < 0) {
+                    close((int) fd);
+                    throw new SysException("bind " + path, (int) -r);
+                }
+            }
+        }
+        return (int) fd;
+    }
+
+    /** Sends one datagram to the socket at path; returns 0 or the errno. */
+    public static int sendTo(int fd, byte[] data, String path) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment sa = sockaddr(a, path), buf = a.allocate(Math.max(1, data.length));
+            MemorySegment.copy(data, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
+            long r = sys6(SYS_SENDTO, fd, buf.address(), data.length, 0x4000 /* MSG_NOSIGNAL */, sa.address(), sa.byteSize());
+            return r < 0 ? (int) -r : 0;
+        }
+    }
+
+    /** Receives one datagram, waiting at most timeoutMs; null on timeout. */
+    public static byte[] receive(int fd, int timeoutMs) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment pfd = a.allocate(8), ts = a.allocate(16), buf = a.allocate(65536);
+            pfd.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, fd);
+            pfd.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 4, (short) 1 /* POLLIN */);
+            ts.set(JAVA_LONG, 0, timeoutMs / 1000);
+            ts.set(JAVA_LONG, 8, (timeoutMs % 1000) * 1_000_000L);
+            long r = sys(SYS_PPOLL, pfd.address(), 1, ts.address(), 0);
+            if (r < 0 && r != -4 /* EINTR */) throw new SysException("ppoll", (int) -r);
+            if (r <= 0) return null;
+            long n = sys6(SYS_RECVFROM, fd, buf.address(), buf.byteSize(), 0, 0, 0);
+            if (n < 0) throw new SysException("recvfrom", (int) -n);
+            return buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    /** struct sockaddr_un for path; '@' first is the abstract namespace (a NUL byte). */
+    private static MemorySegment sockaddr(Arena a, String path) {
+        byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (p.length >= 108) throw new SysException("socket path " + path, 36 /* ENAMETOOLONG */);
+        boolean abstractName = p.length > 0 && p[0] == '@';
+        MemorySegment sa = a.allocate(2 + p.length + (abstractName ? 0 : 1));
+        sa.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
+        MemorySegment.copy(p, 0, sa, java.lang.foreign.ValueLayout.JAVA_BYTE, 2, p.length);
+        if (abstractName) sa.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 2, (byte) 0);
+        return sa;
     }
 
     public static final int PR_SET_DUMPABLE = 4;

@@ -31,7 +31,7 @@ public final class PlanCompiler {
 
     /** Everything the plan depends on besides config.json. */
     public record Context(Spec spec, Path bundle, Path rootfs, Path stateDir, String fifoName, Cgroup cgroup,
-            boolean noPivot, boolean monitor, int lastCap, Seccomp seccomp, String consoleSocket) {}
+            boolean noPivot, boolean monitor, int lastCap, Seccomp seccomp, String consoleSocket, Path notifyDir) {}
 
     /**
      * What an exec plan depends on: the process to run, the container's init (whose namespaces
@@ -105,7 +105,7 @@ public final class PlanCompiler {
         }
         // Only the process steps: the container's filesystem and namespaces are there already.
         PlanCompiler pc = new PlanCompiler(new Context(null, null, null, null, null, null, false, false, x.lastCap(), null,
-                null), plan);
+                null, null), plan);
         pc.prepareProcess(x.process());
         plan.add("report ready", Op.READY);
         pc.becomeProcess(x.process(), x.seccomp());
@@ -320,6 +320,14 @@ public final class PlanCompiler {
             mount(m);
         }
         if (!devFromHost) devices(linux);
+        if (ctx.notifyDir() != null) {
+            // NOTIFY_SOCKET: the container's own socket directory, read-only, as runc mounts it.
+            plan.add("create mount point /run/notify", Op.MKDIR_IN_ROOT, "run/notify", 0755L);
+            plan.add("bind the notify socket directory on /run/notify", Op.MOUNT_IN_ROOT, ctx.notifyDir().toString(),
+                    "run/notify", "", MS_BIND, "");
+            plan.add("remount /run/notify read-only", Op.MOUNT_IN_ROOT, "", "run/notify", "",
+                    MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "");
+        }
         // The terminal is also the container's /dev/console, as runc makes it.
         boolean console = spec.process().terminal() && !devFromHost;
         if (console) plan.add("create mount point /dev/console", Op.MKFILE_IN_ROOT, "dev/console", 0666L);

@@ -31,7 +31,7 @@ class PlanCompilerTest {
                 new Cgroup.Dir(new Hierarchy("/sys/fs/cgroup/unified", true, Set.of(), "/"),
                         Path.of("/sys/fs/cgroup/unified/kurma/t"))));
         return PlanCompiler.compile(new PlanCompiler.Context(Spec.parse(json), tmp.resolve("bundle"), rootfs,
-                tmp.resolve("state"), "exec.fifo", cg, false, false, 40, null, null));
+                tmp.resolve("state"), "exec.fifo", cg, false, false, 40, null, null, null));
     }
 
     private static int indexOf(List<Plan.Step> steps, Op op) {
@@ -110,7 +110,7 @@ class PlanCompilerTest {
         Path rootfs = Files.createDirectories(tmp.resolve("bundle/rootfs"));
         Cgroup cg = new Cgroup(List.of());
         List<Plan.Step> s = PlanCompiler.compile(new PlanCompiler.Context(Spec.parse(json), tmp.resolve("bundle"), rootfs,
-                tmp.resolve("state"), "exec.fifo", cg, false, false, 40, null, "/run/c.sock")).steps();
+                tmp.resolve("state"), "exec.fifo", cg, false, false, 40, null, "/run/c.sock", null)).steps();
         assertEquals(Op.CONSOLE_SOCKET, s.getFirst().op(), "the host path is reachable only at first");
         assertEquals(new Plan.Str("/run/c.sock"), s.getFirst().args().getFirst());
         int pivot = indexOf(s, Op.PIVOT_ROOT), console = indexOf(s, Op.CONSOLE);

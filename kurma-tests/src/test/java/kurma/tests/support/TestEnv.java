@@ -298,6 +298,7 @@ public final class TestEnv implements AutoCloseable {
         private Duration timeout = CLI_TIMEOUT;
         private Path fd3;
         private boolean listenFds;
+        private final List<String> extraEnv = new ArrayList<>();
 
         Cmd(List<String> args) {
             this.args = new ArrayList<>(args);
@@ -334,10 +335,22 @@ public final class TestEnv implements AutoCloseable {
             return this;
         }
 
+        /** An environment variable for the runtime (through env(1): Proc passes no environment). */
+        public Cmd environment(String name, String value) {
+            extraEnv.add(name + "=" + value);
+            return this;
+        }
+
         List<String> commandLine() {
             List<String> all = new ArrayList<>(global);
             all.addAll(args);
             List<String> c = command(all);
+            if (!extraEnv.isEmpty()) {
+                List<String> e = new ArrayList<>(List.of("env"));
+                e.addAll(extraEnv);
+                e.addAll(c);
+                c = e;
+            }
             if (fd3 == null) return c;
             String env = listenFds ? "export LISTEN_FDS=1 LISTEN_PID=$$; " : "";
             List<String> b = new ArrayList<>(List.of("bash", "-c", "exec 3<\"$1\" || exit 125; shift; " + env + "exec \"$@\"",
