@@ -151,6 +151,10 @@ class BadInputTest extends ContainerTest {
             if ("error".equals(rec.get("level"))) errors.add(rec);
         }
         assertFalse(errors.isEmpty(), () -> "no {\"level\":\"error\"} record in the log:\n" + String.join("\n", lines));
+        // containerd-shim and conmon show the user the last error record of the log.
+        String last = "";
+        for (String line : lines) if (!line.isBlank()) last = line;
+        assertEquals("error", Json.parseObject(last).get("level"), "the log's last record is the error\n" + String.join("\n", lines));
         for (Map<String, Object> e : errors) {
             assertTrue(e.get("msg") instanceof String m && !m.isBlank(), () -> "error record without msg: " + e);
         }
