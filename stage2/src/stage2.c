@@ -49,7 +49,7 @@ enum {
 	SETHOSTNAME, SETDOMAINNAME, SETRLIMIT, OPEN_STATE_DIR, READY, WAIT_START, CHDIR, UMASK,
 	SETGROUPS, SETGID, SETUID, NO_NEW_PRIVS, CAP_BOUNDING, KEEPCAPS, CAPSET, CAP_AMBIENT,
 	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, SYNC, RUN_HOOK, SECCOMP,
-	CONSOLE_SOCKET, CONSOLE, OP_LIMIT
+	CONSOLE_SOCKET, CONSOLE, STDIO, EXIT_COMMAND, OP_LIMIT
 };
 
 /*
@@ -68,6 +68,7 @@ static const char *const signature[OP_LIMIT] = {
 	[CAPSET] = "uuu", [CAP_AMBIENT] = "uu", [FIND_EXEC] = "ss", [EXEC] = "us*",
 	[OOM_SCORE_ADJ] = "s", [MKFIFO_AT_STATE] = "sw", [OPEN_CGROUP] = "s",
 	[SYNC] = "u", [RUN_HOOK] = "suus*", [SECCOMP] = "bw", [CONSOLE_SOCKET] = "s", [CONSOLE] = "wws",
+	[STDIO] = "ss", [EXIT_COMMAND] = "suus*",
 };
 
 struct arg { char *s; uint64_t u; };   /* s: NUL-terminated string (for 'b': the bytes, u their count); else u holds the value */
@@ -81,6 +82,8 @@ static int console_fd = -1;            /* CONSOLE_SOCKET: where CONSOLE sends th
 static unsigned char *hook_input;      /* SYNC: what RUN_HOOK gives a hook on its stdin */
 static size_t hook_input_len;
 static char *found_path;               /* set by FIND_EXEC, used by EXEC */
+static struct op *exit_command;        /* EXIT_COMMAND: run by a detached monitor (FORK wait=2) */
+static int exit_ns[2] = { -1, -1 };   /* EXIT_COMMAND: the mount and network namespaces it runs in */
 
 /* ---- messages and errors ---------------------------------------------------------------- */
 
@@ -402,6 +405,40 @@ static ssize_t read_exact(int fd, unsigned char *p, size_t n)
  * when that process ends. So the parent relays the child's messages until the child is ready,
  * has failed, or is gone; then it exits, or with wait it stays as the child's monitor.
  */
+static int run_hook_op(struct op *o);
+
+/*
+ * The detached monitor (FORK wait=2), conmon's job: once the container is up, leave the
+ * JVM's session and pipes, wait for the init, record its raw wait status as the file "exit"
+ * in the state dir (written aside, then renamed: never half there), then run EXIT_COMMAND.
+ */
+static _Noreturn void detached_monitor(pid_t pid)
+{
+	char buf[16];
+	int status = 0, fd, n;
+
+	close(out_fd);
+	close(in_fd);
+	out_fd = in_fd = -1;
+	setsid();
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(1);
+	n = snprintf(buf, sizeof buf, "%d\n", status);
+	fd = openat(state_fd, "exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0 && write(fd, buf, (size_t)n) == n && close(fd) == 0)
+		renameat(state_fd, "exit.tmp", state_fd, "exit");
+	/* The monitor shares the container's mount namespace (pivot_root moved its root too)
+	   and network namespace: the command goes back to where stage2 started. */
+	if (exit_command) {
+		if (setns(exit_ns[0], CLONE_NEWNS) < 0 || setns(exit_ns[1], CLONE_NEWNET) < 0 || chdir("/") < 0)
+			dprintf(2, "kurma-stage2: exit command not run: setns: %s\n", strerror(errno));
+		else
+			run_hook_op(exit_command);
+	}
+	_exit(0);
+}
+
 static int do_fork(uint64_t flags, uint64_t wait, int op)
 {
 	const uint64_t unusable = 0xffffffff00000000ULL | CSIGNAL | CLONE_VM | CLONE_VFORK |
@@ -410,7 +447,7 @@ static int do_fork(uint64_t flags, uint64_t wait, int op)
 	int relay[2];
 	long pid;
 
-	if (flags & unusable)
+	if (flags & unusable || wait > 2 || (wait == 2 && state_fd < 0))
 		return fail(EINVAL);
 	if (pipe2(relay, O_CLOEXEC) < 0)
 		return -1;
@@ -432,7 +469,7 @@ static int do_fork(uint64_t flags, uint64_t wait, int op)
 	}
 	if (pid > 0) {
 		unsigned char m[16];
-		int status = 0;
+		int status = 0, ready = 0;
 
 		close(relay[1]);
 		message(MSG_PID, op, 0, (int)pid); /* before anything the child says */
@@ -448,12 +485,15 @@ static int do_fork(uint64_t flags, uint64_t wait, int op)
 					break;
 				done += (size_t)n;
 			}
+			ready = type == MSG_READY;
 			if (type == MSG_READY || type == MSG_ERROR)
 				break;
 		}
 		close(relay[0]);
-		if (!wait)
+		if (!wait || (wait == 2 && !ready)) /* a failed create has nothing to watch */
 			_exit(0);
+		if (wait == 2)
+			detached_monitor((pid_t)pid);
 		/* The monitor: stay until the child ends and report how (for `run`). */
 		while (waitpid((pid_t)pid, &status, 0) < 0)
 			if (errno != EINTR)
@@ -811,6 +851,32 @@ out:
 	return -1;
 }
 
+/* STDIO: the container's stdin from one file, stdout and stderr appended to another ("": keep). */
+static int stdio_op(const char *in, const char *out)
+{
+	int fd;
+
+	if (*in) {
+		if ((fd = open(in, O_RDONLY | O_CLOEXEC)) < 0)
+			return -1;
+		if (dup2(fd, 0) < 0) {
+			xclose(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	if (*out) {
+		if ((fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) < 0)
+			return -1;
+		if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+			xclose(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 /* Returns -1 with errno set when op fails. */
 static int run(struct op *o, int op)
 {
@@ -912,6 +978,12 @@ static int run(struct op *o, int op)
 	case RUN_HOOK: return run_hook_op(o);
 	case CONSOLE_SOCKET: return console_socket(a[0].s);
 	case CONSOLE: return console_op(a);
+	case STDIO: return stdio_op(a[0].s, a[1].s);
+	case EXIT_COMMAND:
+		exit_command = o;
+		if ((exit_ns[0] = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)
+			return -1;
+		return (exit_ns[1] = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0 ? -1 : 0;
 	case OPEN_CGROUP:
 		if (cgroup_fd >= 0)
 			close(cgroup_fd);

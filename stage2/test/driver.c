@@ -36,7 +36,8 @@ enum {
 	MOUNT, MOUNT_IN_ROOT, MKNOD_IN_ROOT, SYMLINK_IN_ROOT, PIVOT_ROOT, MOVE_ROOT, MASK, READONLY,
 	SETHOSTNAME, SETDOMAINNAME, SETRLIMIT, OPEN_STATE_DIR, READY, WAIT_START, CHDIR, UMASK,
 	SETGROUPS, SETGID, SETUID, NO_NEW_PRIVS, CAP_BOUNDING, KEEPCAPS, CAPSET, CAP_AMBIENT,
-	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE,
+	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, SYNC, RUN_HOOK, SECCOMP,
+	CONSOLE_SOCKET, CONSOLE, STDIO, EXIT_COMMAND,
 };
 enum { PID = 1, READY_MSG = 2, ERROR = 3, EXIT_MSG = 4 };
 
@@ -661,6 +662,50 @@ static void t_fork_pidns(void)
 }
 
 /* FORK with wait=1: the parent stays as the child's monitor and reports how it ended. */
+/* Reads a small file into buf (NUL-terminated); "" if it is not there. */
+static const char *slurp(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? 0 : read(fd, buf, size - 1);
+
+	buf[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+	return buf;
+}
+
+static void t_fork_detached(void)
+{
+	struct result r;
+	struct plan p = new_plan();
+	char state[512], log[512], cmd[1200], exitf[600], buf[256];
+
+	begin("FORK wait=2: STDIO to a log, a detached monitor records the exit, then runs EXIT_COMMAND");
+	snprintf(state, sizeof state, "%s/state", work);
+	snprintf(log, sizeof log, "%s/detached.log", work);
+	snprintf(exitf, sizeof exitf, "%s/exit", state);
+	snprintf(cmd, sizeof cmd, "echo exit-command >> %s", log);
+	unlink(exitf);
+	add(&p, OPEN_STATE_DIR, "s", state);
+	add(&p, STDIO, "ss", "/dev/null", log);
+	add(&p, EXIT_COMMAND, "suusss", "/bin/sh", U(0), U(3), "sh", "-c", cmd);
+	add(&p, FORK, "uu", U(0), U(2));
+	add(&p, READY, "");
+	add_exec(&p, "/bin/sh", "-c", "echo out; echo err >&2; sleep 0.2; exit 5", END, END);
+	run(&p, &r, NULL);
+	CHECK(r.nmsg == 2 && r.msg[0][0] == PID && r.msg[1][0] == READY_MSG, "want PID, READY and nothing after");
+	CHECK(r.outlen == 0, "the container's stdout went to the log, not ours");
+	for (int i = 0; i < 100 && !*slurp(exitf, buf, sizeof buf); i++)
+		usleep(50000);
+	CHECK(!strcmp(slurp(exitf, buf, sizeof buf), "1280\n"), "exit file: %s", buf);
+	for (int i = 0; i < 100 && !strstr(slurp(log, buf, sizeof buf), "exit-command"); i++)
+		usleep(50000);
+	CHECK(!strcmp(slurp(log, buf, sizeof buf), "out\nerr\nexit-command\n"), "log: %s", buf);
+	unlink(exitf);
+	unlink(log);
+	end(&r);
+}
+
 static void t_fork_wait(void)
 {
 	struct result r;
@@ -1396,6 +1441,7 @@ int main(int argc, char **argv)
 	t_hostname();
 	t_fork_pidns();
 	t_fork_wait();
+	t_fork_detached();
 	t_exec_errors();
 	t_fds();
 	t_preserve();

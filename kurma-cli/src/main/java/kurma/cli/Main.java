@@ -304,7 +304,7 @@ public final class Main {
         if (preserve < 0) throw new UsageException("--preserve-fds must not be negative");
         String pidFile = a.value("pid-file");
         return new Containers.CreateOptions(pidFile == null ? null : Path.of(pidFile), preserve, a.has("no-pivot"),
-                a.value("console-socket"), listenFds());
+                a.value("console-socket"), listenFds(), null);
     }
 
     /** Socket activation (sd_listen_fds): LISTEN_FDS counts, when LISTEN_PID names this process. */

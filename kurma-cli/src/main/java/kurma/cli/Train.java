@@ -34,7 +34,7 @@ public final class Train {
             Spec spec = Spec.parse(Files.readString(bundle.resolve("config.json")));
             Cgroup cg = Cgroup.resolve(CgroupHost.detect(), null, "train", Files.readString(Path.of("/proc/self/cgroup")));
             PlanCompiler.compile(new PlanCompiler.Context(spec, bundle, rootfs, tmp.resolve("state"), "exec.fifo", cg,
-                    false, true, 40, null, null, null)).encode();
+                    false, true, 40, null, null, null, null)).encode();
 
             Path busybox = Path.of("/bin/busybox");
             if (isRoot() && Files.isExecutable(busybox)) {

@@ -50,7 +50,16 @@ public final class Containers {
      * (LISTEN_FDS) at 3..3+listenFds-1, passed to the container before the --preserve-fds ones,
      * with LISTEN_FDS and LISTEN_PID=1 in its environment, as runc does.
      */
-    public record CreateOptions(Path pidFile, int preserveFds, boolean noPivot, String consoleSocket, int listenFds) {}
+    public record CreateOptions(Path pidFile, int preserveFds, boolean noPivot, String consoleSocket, int listenFds,
+            Detached detached) {}
+
+    /**
+     * A container nobody waits for (kurma's daemonless detached containers): stdin from
+     * /dev/null, stdout and stderr appended to {@code log}, and a small stage2 monitor that
+     * records the exit status (see {@link #exitCode}) and then runs {@code exitCommand} (empty:
+     * none), as conmon does for podman.
+     */
+    public record Detached(Path log, List<String> exitCommand) {}
 
     // ------------------------------------------------------------------ create
 
@@ -123,7 +132,8 @@ public final class Containers {
         try {
             plan = PlanCompiler.compile(new PlanCompiler.Context(spec, bundleDir, rootfs, dir, StateStore.FIFO,
                     cgroup, opts.noPivot(), monitor, lastCap(), seccomp, absolute(opts.consoleSocket()),
-                    notify ? NotifySocket.dir(dir) : null));
+                    notify ? NotifySocket.dir(dir) : null, opts.detached() == null ? null : new PlanCompiler.Detach("/dev/null",
+                            opts.detached().log().toAbsolutePath().toString(), opts.detached().exitCommand())));
         } catch (ConfigException e) {
             throw new KurmaException("config.json: " + e.getMessage(), e);
         }
@@ -491,6 +501,24 @@ public final class Containers {
             ContainerState s = store.read(id);
             if (status(s) == Status.STOPPED) return null;
             return kurma.cgroups.Stats.read(hostCgroupOf(s));
+        }
+    }
+
+    /**
+     * The exit code of a detached container that has exited (as recorded by its monitor:
+     * 128+signal when killed), or null while it runs or when nothing was recorded.
+     */
+    public Integer exitCode(String id) {
+        try (StateStore.Lock lock = store.lock(id)) {
+            ContainerState s = store.read(id);
+            if (status(s) != Status.STOPPED) return null;
+            try {
+                return ProcStat.exitCode(Integer.parseInt(Files.readString(store.dir(id).resolve("exit")).trim()));
+            } catch (NoSuchFileException none) {
+                return null;
+            } catch (IOException | NumberFormatException e) {
+                throw new KurmaException("reading the exit status of \"" + id + "\": " + e.getMessage(), e);
+            }
         }
     }
 

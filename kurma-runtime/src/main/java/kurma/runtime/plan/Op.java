@@ -46,7 +46,9 @@ public enum Op {
     RUN_HOOK(39),
     SECCOMP(40),
     CONSOLE_SOCKET(41),
-    CONSOLE(42);
+    CONSOLE(42),
+    STDIO(43),
+    EXIT_COMMAND(44);
 
     public final int code;
 

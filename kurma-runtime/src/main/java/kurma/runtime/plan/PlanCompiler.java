@@ -31,7 +31,15 @@ public final class PlanCompiler {
 
     /** Everything the plan depends on besides config.json. */
     public record Context(Spec spec, Path bundle, Path rootfs, Path stateDir, String fifoName, Cgroup cgroup,
-            boolean noPivot, boolean monitor, int lastCap, Seccomp seccomp, String consoleSocket, Path notifyDir) {}
+            boolean noPivot, boolean monitor, int lastCap, Seccomp seccomp, String consoleSocket, Path notifyDir,
+            Detach detach) {}
+
+    /**
+     * A container no caller waits for (a daemonless engine's detached container): stdin from
+     * {@code stdin}, stdout and stderr appended to {@code log}, and a stage2 monitor that stays
+     * to record the exit status in the state dir, then runs {@code exitCommand} (if not empty).
+     */
+    public record Detach(String stdin, String log, List<String> exitCommand) {}
 
     /**
      * What an exec plan depends on: the process to run, the container's init (whose namespaces
@@ -105,7 +113,7 @@ public final class PlanCompiler {
         }
         // Only the process steps: the container's filesystem and namespaces are there already.
         PlanCompiler pc = new PlanCompiler(new Context(null, null, null, null, null, null, false, false, x.lastCap(), null,
-                null, null), plan);
+                null, null, null), plan);
         pc.prepareProcess(x.process());
         plan.add("report ready", Op.READY);
         pc.becomeProcess(x.process(), x.seccomp());
@@ -146,6 +154,20 @@ public final class PlanCompiler {
         plan.add("open state directory " + ctx.stateDir(), Op.OPEN_STATE_DIR, ctx.stateDir().toString());
         // The fifo start opens; it exists exactly while the container is "created".
         plan.add("create the start fifo", Op.MKFIFO_AT_STATE, ctx.fifoName(), 0622L);
+        Detach detach = ctx.detach();
+        if (detach != null) {
+            plan.add("open the container's stdio (" + detach.log() + ")", Op.STDIO, detach.stdin(), detach.log());
+            if (!detach.exitCommand().isEmpty()) {
+                Object[] args = new Object[3 + detach.exitCommand().size() + 1];
+                args[0] = detach.exitCommand().getFirst();
+                args[1] = 0L;
+                args[2] = (long) detach.exitCommand().size();
+                int i = 3;
+                for (String a : detach.exitCommand()) args[i++] = a;
+                args[i] = "PATH=" + DEFAULT_PATH;
+                plan.add("keep the exit command " + detach.exitCommand(), Op.EXIT_COMMAND, args);
+            }
+        }
         long unshare = 0;
         List<Spec.Namespace> joins = new ArrayList<>();
         Spec.Namespace joinMount = null;
@@ -194,8 +216,9 @@ public final class PlanCompiler {
         }
         Spec.Namespace pid = linux.namespace("pid");
         long fork = pid != null && (pid.path() == null || pid.path().isEmpty()) ? Linux.CLONE_NEWPID : 0;
-        // With a monitor (run), the first process stays to report the init's exit status.
-        plan.add("fork the container process", Op.FORK, fork, ctx.monitor() ? 1L : 0L);
+        // With a monitor, the first process stays: to report the init's exit status (run), or
+        // detached, to record it (see Detach).
+        plan.add("fork the container process", Op.FORK, fork, detach != null ? 2L : ctx.monitor() ? 1L : 0L);
 
         // 2. The container's init: its cgroups, its own session, the state dir (for the start fifo), the rootfs.
         for (Cgroup.Dir d : v1) {

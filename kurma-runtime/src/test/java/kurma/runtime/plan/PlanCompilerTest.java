@@ -31,7 +31,7 @@ class PlanCompilerTest {
                 new Cgroup.Dir(new Hierarchy("/sys/fs/cgroup/unified", true, Set.of(), "/"),
                         Path.of("/sys/fs/cgroup/unified/kurma/t"))));
         return PlanCompiler.compile(new PlanCompiler.Context(Spec.parse(json), tmp.resolve("bundle"), rootfs,
-                tmp.resolve("state"), "exec.fifo", cg, false, false, 40, null, null, null));
+                tmp.resolve("state"), "exec.fifo", cg, false, false, 40, null, null, null, null));
     }
 
     private static int indexOf(List<Plan.Step> steps, Op op) {
@@ -110,7 +110,7 @@ class PlanCompilerTest {
         Path rootfs = Files.createDirectories(tmp.resolve("bundle/rootfs"));
         Cgroup cg = new Cgroup(List.of());
         List<Plan.Step> s = PlanCompiler.compile(new PlanCompiler.Context(Spec.parse(json), tmp.resolve("bundle"), rootfs,
-                tmp.resolve("state"), "exec.fifo", cg, false, false, 40, null, "/run/c.sock", null)).steps();
+                tmp.resolve("state"), "exec.fifo", cg, false, false, 40, null, "/run/c.sock", null, null)).steps();
         assertEquals(Op.CONSOLE_SOCKET, s.getFirst().op(), "the host path is reachable only at first");
         assertEquals(new Plan.Str("/run/c.sock"), s.getFirst().args().getFirst());
         int pivot = indexOf(s, Op.PIVOT_ROOT), console = indexOf(s, Op.CONSOLE);
@@ -125,6 +125,20 @@ class PlanCompilerTest {
         int fork = indexOf(e, Op.FORK), setsid = indexOf(e, Op.SETSID), pty = indexOf(e, Op.CONSOLE);
         assertTrue(indexOf(e, Op.SETNS) < fork && fork < setsid && setsid < pty, "joined, forked, own session, then the pty");
         assertEquals(new Plan.Str(""), e.get(pty).args().get(2), "exec leaves /dev/console alone");
+    }
+
+    @Test
+    void aDetachedContainerGetsItsLogAndAMonitorThatRecordsTheExit() throws Exception {
+        Path rootfs = Files.createDirectories(tmp.resolve("bundle/rootfs"));
+        List<Plan.Step> s = PlanCompiler.compile(new PlanCompiler.Context(Spec.parse(DefaultSpec.JSON), tmp.resolve("bundle"),
+                rootfs, tmp.resolve("state"), "exec.fifo", new Cgroup(List.of()), false, false, 40, null, null, null,
+                new PlanCompiler.Detach("/dev/null", "/var/log/c.log", List.of("/bin/kurma", "rm", "c")))).steps();
+        int stdio = indexOf(s, Op.STDIO), exit = indexOf(s, Op.EXIT_COMMAND), unshare = indexOf(s, Op.UNSHARE),
+                fork = indexOf(s, Op.FORK);
+        assertTrue(indexOf(s, Op.OPEN_STATE_DIR) < stdio && stdio < exit && exit < unshare && unshare < fork,
+                "state dir, stdio and the exit command (host namespaces) come before the namespaces are made");
+        assertEquals(List.of(new Plan.Str("/dev/null"), new Plan.Str("/var/log/c.log")), s.get(stdio).args());
+        assertEquals(new Plan.U64(2), s.get(fork).args().get(1), "a detached monitor");
     }
 
     @Test
