@@ -72,7 +72,7 @@ public final class Containers {
     }
 
     /** A created container, and for {@code run} the stage2 monitor that reports its exit. */
-    private record Launched(ContainerState state, Stage2 stage2) {}
+    private record Launched(ContainerState state, Stage2 stage2, TerminalRelay relay) {}
 
     private Launched launch(String id, Path bundle, CreateOptions opts, boolean monitor) {
         StateStore.checkId(id);
@@ -103,6 +103,25 @@ public final class Containers {
             spec = spec.withProcess(new Spec.Process(p.terminal(), p.user(), p.args(), List.copyOf(env), p.cwd(),
                     p.capabilities(), p.rlimits(), p.noNewPrivileges(), p.oomScoreAdj(), p.consoleSize()));
         }
+        TerminalRelay relay = null;
+        if (monitor && spec.process() != null && spec.process().terminal() && opts.consoleSocket() == null) {
+            // runc relays a foreground terminal itself: the same here, through a socket of our
+            // own that stage2 connects to (so it must listen before the plan goes out).
+            relay = TerminalRelay.listen(store.root().resolve(".console-" + id + ".sock"));
+            opts = new CreateOptions(opts.pidFile(), opts.preserveFds(), opts.noPivot(), relay.socket().toString(),
+                    opts.listenFds(), opts.detached());
+        }
+        try {
+            return launch(id, bundleDir, spec, opts, monitor, pending, relay);
+        } catch (RuntimeException e) {
+            if (relay != null) relay.close();
+            throw e;
+        }
+    }
+
+    private Launched launch(String id, Path bundleDir, Spec spec, CreateOptions opts, boolean monitor,
+            Stage2.Pending pending, TerminalRelay relay) {
+        boolean notify = NotifySocket.host() != null && spec.process() != null;
         if (spec.process() != null) checkConsole(spec.process().terminal(), opts.consoleSocket(), monitor);
         Path rootfs = bundleDir.resolve(spec.root().path()).normalize();
         if (!Files.isDirectory(rootfs)) {
@@ -178,7 +197,7 @@ public final class Containers {
                 }
                 if (!monitor) launched.close();
                 ok = true;
-                return new Launched(state, launched);
+                return new Launched(state, launched, relay);
             } finally {
                 if (!ok) {
                     for (int pid : pidsOf(cgroup)) killForcibly(pid);
@@ -739,12 +758,20 @@ public final class Containers {
      */
     public int run(String id, Path bundle, CreateOptions opts) {
         Launched l = launch(id, bundle, opts, true);
-        SignalForwarder.forwardTo(l.state().pid());
+        TerminalRelay relay = l.relay();
         try {
-            start(id, l.state());
-            return ProcStat.exitCode(l.stage2().awaitExit());
+            SignalForwarder.forwardTo(l.state().pid());
+            try {
+                if (relay != null) relay.start(System.in, System.out);
+                start(id, l.state());
+                int code = ProcStat.exitCode(l.stage2().awaitExit());
+                if (relay != null) relay.drain();
+                return code;
+            } finally {
+                delete(id, true, l.state());
+            }
         } finally {
-            delete(id, true, l.state());
+            if (relay != null) relay.close();
         }
     }
 }

@@ -52,7 +52,8 @@ public final class Libc {
         return sys6(nr, a1, a2, a3, a4, 0, 0);
     }
 
-    private static long sys6(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+    /** syscall(2) with six arguments; returns the result or -errno. For the other classes of this package. */
+    static long sys6(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(Native.CAPTURE);
             long r = (long) Native.SYSCALL.invokeExact(st, nr, a1, a2, a3, a4, a5, a6);

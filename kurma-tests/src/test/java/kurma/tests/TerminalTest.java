@@ -69,6 +69,21 @@ class TerminalTest extends ContainerTest {
     }
 
     @Test
+    void runInTheForegroundRelaysTheTerminalItself() throws Throwable {
+        // As a user at a terminal runs it: script(1) gives the runtime a pty of its own.
+        Bundle b = env.bundle().sh("tty; stty size; read line; echo got:$line; exit 6").set("process.terminal", true);
+        String id = env.newId();
+        String cmd = "stty rows 22 cols 77; " + String.join(" ", env.cli("run", "--bundle", b.write().toString(), id).line())
+                + "; echo rc=$?";
+        Result r = kurma.tests.support.Proc.run(java.util.List.of("sh", "-c", "(sleep 2; echo typed) | script -qfc \"$0\" /dev/null", cmd),
+                null, env.tmp(), WAIT);
+        String out = r.stdout().replace("\r", "");
+        assertTrue(out.matches("(?s).*/dev/pts/\\d+\n22 77\n.*got:typed\n.*rc=6\n.*"),
+                () -> "the container's tty, our window size, our input, its exit code\n" + r);
+        assertTrue(env.listIds().isEmpty(), "run deleted the container");
+    }
+
+    @Test
     void aTerminalWithoutAConsoleSocketIsRefusedOnCreate() throws Exception {
         Bundle b = env.bundle().args("true").set("process.terminal", true);
         String id = env.newId();

@@ -341,6 +341,13 @@ public final class TestEnv implements AutoCloseable {
             return this;
         }
 
+        /** The command line, shell-quoted, for embedding in a shell command. */
+        public List<String> line() {
+            List<String> out = new ArrayList<>();
+            for (String a : commandLine()) out.add("'" + a.replace("'", "'\\''") + "'");
+            return out;
+        }
+
         List<String> commandLine() {
             List<String> all = new ArrayList<>(global);
             all.addAll(args);
