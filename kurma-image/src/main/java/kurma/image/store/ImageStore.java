@@ -203,6 +203,29 @@ public final class ImageStore {
         }
     }
 
+    /**
+     * Names an image whose config and layers are in the store already (an image built or
+     * committed locally); stores the manifest. {@code name} may be null (unnamed).
+     */
+    public Image addImage(ImageManifest manifest, String name) {
+        String full = name == null ? null : ImageReference.parse(name).toString();
+        try (Held use = hold()) {
+            for (Descriptor d : manifest.layers()) requireBlob(d);
+            requireBlob(manifest.config());
+            blobs.put(manifest.raw(), manifest.digest());
+            Descriptor entry = manifest.descriptor();
+            if (full != null) entry = entry.withAnnotations(Map.of(Descriptor.REF_NAME, full));
+            addNames(List.of(entry));
+            return image(full, entry);
+        }
+    }
+
+    private void requireBlob(Descriptor d) {
+        if (blobs.size(d.digest()) != d.size()) {
+            throw new ImageException(ImageException.Reason.NOT_FOUND, "blob " + d.digest() + " of " + d.size() + " bytes is not in the store");
+        }
+    }
+
     /** Gives a stored image another name; returns it under the new name. */
     public Image tag(String nameOrId, String newName) {
         ImageReference ref = ImageReference.parse(newName);
