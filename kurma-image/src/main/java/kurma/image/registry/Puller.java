@@ -41,9 +41,8 @@ public final class Puller {
     public record Result(ImageReference reference, Digest resolved, Descriptor manifest, ImageManifest document) {}
 
     public static Result pull(ImageReference ref, ContentStore store, RegistryOptions options) {
-        RegistryClient client = RegistryClient.forPull(ref, options);
         Progress progress = options.progress();
-        try {
+        try (RegistryClient client = RegistryClient.forPull(ref, options)) {
             ManifestDocument doc = fetchManifest(client, ref.manifestReference(), ref.digest(), -1, options);
             Digest resolved = ref.digest() != null ? ref.digest() : Digest.sha256(doc.raw());
             Descriptor manifestDesc = new Descriptor(doc.mediaType(), resolved, doc.raw().length);

@@ -25,9 +25,8 @@ public final class Pusher {
     private Pusher() {}
 
     public static void push(ContentStore store, ImageManifest manifest, ImageReference dest, RegistryOptions options) {
-        RegistryClient client = RegistryClient.forPush(dest, options);
         Progress progress = options.progress();
-        try {
+        try (RegistryClient client = RegistryClient.forPush(dest, options)) {
             List<Descriptor> blobs = new ArrayList<>();
             blobs.add(manifest.config());
             blobs.addAll(manifest.layers());

@@ -37,7 +37,7 @@ import kurma.spec.Json;
  * <p>Network failures and 5xx/429 answers are IOExceptions (worth retrying); everything the
  * registry said no to is an ImageException with the registry's own message.
  */
-public final class RegistryClient {
+public final class RegistryClient implements AutoCloseable {
     /** Manifests are small; a bigger one is an attack or a mistake (containerd uses the same limit). */
     static final int MAX_MANIFEST = 4 << 20;
     private static final int MAX_REDIRECTS = 10;
@@ -153,6 +153,15 @@ public final class RegistryClient {
         try (InputStream in = r.body()) {
             if (r.statusCode() != 201) throw failure(r, in, "manifest " + reference);
         }
+    }
+
+    /**
+     * Ends the HTTP client's connections and its selector thread; any transfer still open is
+     * aborted (the callers close every body they open, so none should be).
+     */
+    @Override
+    public void close() {
+        http.shutdownNow();
     }
 
     // ------------------------------------------------------------------ HTTP, auth, redirects
