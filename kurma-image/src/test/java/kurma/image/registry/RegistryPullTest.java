@@ -214,9 +214,8 @@ class RegistryPullTest {
         assertTrue(e.getMessage().startsWith(registry.host() + "/test/corrupt:v1: blob " + layer + ": digest mismatch"), e.getMessage());
         assertFalse(s.content().contains(layer));
         assertEquals(List.of(), s.list());
-        try (var f = Files.list(dir.resolve("ingest"))) {
-            assertEquals(List.of(), f.toList(), "no partial of a wrong blob is kept");
-        }
+        // the wrong blob's download is dropped (other blobs cut short by the failure may stay, for a resume)
+        assertFalse(Files.exists(dir.resolve("ingest/sha256-" + layer.hex() + ".partial")));
     }
 
     @Test
