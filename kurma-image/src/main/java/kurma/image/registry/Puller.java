@@ -75,8 +75,14 @@ public final class Puller {
         if (!ct.equals(MediaTypes.OCI_CONFIG) && !ct.equals(MediaTypes.DOCKER_CONFIG)) {
             throw new ImageException(ImageException.Reason.INVALID, "not a container image (config media type " + ct + ")");
         }
+        // the config is read whole into memory later: a huge one is an attack, not an image
+        if (m.config().size() > MAX_CONFIG) {
+            throw new ImageException(ImageException.Reason.INVALID, "image config of " + m.config().size() + " bytes is too large");
+        }
         for (Descriptor l : m.layers()) MediaTypes.Compression.ofLayer(l.mediaType());
     }
+
+    static final long MAX_CONFIG = 16 << 20;
 
     static String message(IOException e) {
         String m = e.getMessage();
