@@ -29,6 +29,8 @@ import kurma.spec.Json;
  *   push REF LAYERS MIB   builds an image of LAYERS gzip layers of about MIB MiB each (half
  *                         random bytes, half text, so gzip has work) and pushes it to REF
  *   pull REF STATEDIR     pulls REF into a store at STATEDIR, prints the in-JVM time in ms
+ *   warm REF DIR K        K+1 pulls in this one JVM, each into a fresh store under DIR; prints
+ *                         the times of the last K (a long-running daemon's pulls), space-separated
  */
 public final class ImagePullBench {
     public static void main(String[] args) throws Exception {
@@ -40,6 +42,16 @@ public final class ImagePullBench {
                 long t0 = System.nanoTime();
                 ImageStore.open(Path.of(args[2])).pull(args[1], o);
                 System.out.println((System.nanoTime() - t0) / 1_000_000);
+            }
+            case "warm" -> {
+                int k = Integer.parseInt(args[3]);
+                StringBuilder out = new StringBuilder();
+                for (int i = 0; i <= k; i++) {
+                    long t0 = System.nanoTime();
+                    ImageStore.open(Path.of(args[2], "s" + i)).pull(args[1], o);
+                    if (i > 0) out.append(out.isEmpty() ? "" : " ").append((System.nanoTime() - t0) / 1_000_000);
+                }
+                System.out.println(out);
             }
             default -> throw new IllegalArgumentException(args[0]);
         }
