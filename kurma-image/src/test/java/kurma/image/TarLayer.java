@@ -124,6 +124,29 @@ public final class TarLayer {
         }
     }
 
+    /**
+     * {@code tar} with every {@code placeholder} in names and link targets replaced by
+     * {@code value}: rebuilt by reading and writing it again, since lengths change.
+     */
+    public static byte[] patchAll(byte[] tar, String placeholder, String value) {
+        TarLayer out = new TarLayer();
+        try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(new java.io.ByteArrayInputStream(tar), "UTF-8")) {
+            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
+                byte[] data = in.readAllBytes();
+                TarArchiveEntry src = e;
+                out.entry(e.getName().replace(placeholder, value), e.getLinkFlag(), data.length == 0 ? null : data, n -> {
+                    n.setMode(src.getMode());
+                    n.setLinkName(src.getLinkName().replace(placeholder, value));
+                    n.setDevMajor(src.getDevMajor());
+                    n.setDevMinor(src.getDevMinor());
+                });
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.tar();
+    }
+
     /** {@code data} with the first occurrence of {@code placeholder} replaced by {@code raw} (same length). */
     public static byte[] patch(byte[] data, byte[] placeholder, byte[] raw) {
         if (placeholder.length != raw.length) throw new IllegalArgumentException("lengths differ");

@@ -188,7 +188,7 @@ public final class Fs {
         try (Arena a = Arena.ofConfined()) {
             int size = 4096;
             MemorySegment buf = a.allocate(size);
-            long r = check(sys(SYS_READLINKAT, dirfd, str(a, name).address(), buf.address()), "readlink " + name);
+            long r = check(sys(SYS_READLINKAT, dirfd, str(a, name).address(), buf.address(), size), "readlink " + name);
             return new String(buf.asSlice(0, r).toArray(JAVA_BYTE), StandardCharsets.UTF_8);
         }
     }

@@ -228,7 +228,15 @@ final class TreeWriter implements AutoCloseable {
 
     private void opaque(Entry.Opaque o) throws IOException {
         if (mode == Mode.OVERLAY) {
-            int fd = openOrMakeDirectory(o.path());
+            // The marker is an entry inside the directory: reached like any entry's parent,
+            // so a symbolic link there is refused, and a missing directory made.
+            int dirFd = openDir(o.path(), true);
+            int fd;
+            try {
+                fd = (int) Fs.check(Fs.openat(dirFd, ".", Fs.O_RDONLY | Fs.O_DIRECTORY, 0), "open");
+            } finally {
+                Fs.close(dirFd);
+            }
             try {
                 Fs.check(Fs.fsetxattr(fd, OPAQUE_XATTR, YES), "setxattr " + OPAQUE_XATTR);
             } finally {
@@ -255,20 +263,6 @@ final class TreeWriter implements AutoCloseable {
     }
 
     // ---- helpers ----
-
-    /** The directory at {@code path} opened for reading, made (0755, root) if missing. */
-    private int openOrMakeDirectory(String path) throws IOException {
-        if (path.isEmpty()) return (int) Fs.check(Fs.openat(rootFd, ".", Fs.O_RDONLY | Fs.O_DIRECTORY, 0), "open /");
-        int p = parent(parentOf(path), true);
-        String name = nameOf(path);
-        Fs.Stat st = existing(p, name);
-        if (st != null && !st.isDirectory()) {
-            Trees.remove(p, name, st, path);
-            st = null;
-        }
-        if (st == null) makeImplicit(p, name);
-        return (int) Fs.check(Fs.openat(p, name, Fs.O_RDONLY | Fs.O_DIRECTORY | Fs.O_NOFOLLOW, 0), "open");
-    }
 
     private void removeExisting(int p, String name) throws IOException {
         Fs.Stat st = existing(p, name);
