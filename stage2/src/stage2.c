@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/openat2.h>
+#include <net/if.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -49,7 +50,7 @@ enum {
 	SETHOSTNAME, SETDOMAINNAME, SETRLIMIT, OPEN_STATE_DIR, READY, WAIT_START, CHDIR, UMASK,
 	SETGROUPS, SETGID, SETUID, NO_NEW_PRIVS, CAP_BOUNDING, KEEPCAPS, CAPSET, CAP_AMBIENT,
 	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, SYNC, RUN_HOOK, SECCOMP,
-	CONSOLE_SOCKET, CONSOLE, STDIO, EXIT_COMMAND, OP_LIMIT
+	CONSOLE_SOCKET, CONSOLE, STDIO, EXIT_COMMAND, LINK_UP, OP_LIMIT
 };
 
 /*
@@ -68,7 +69,7 @@ static const char *const signature[OP_LIMIT] = {
 	[CAPSET] = "uuu", [CAP_AMBIENT] = "uu", [FIND_EXEC] = "ss", [EXEC] = "us*",
 	[OOM_SCORE_ADJ] = "s", [MKFIFO_AT_STATE] = "sw", [OPEN_CGROUP] = "s",
 	[SYNC] = "u", [RUN_HOOK] = "suus*", [SECCOMP] = "bw", [CONSOLE_SOCKET] = "s", [CONSOLE] = "wws",
-	[STDIO] = "ss", [EXIT_COMMAND] = "suus*",
+	[STDIO] = "ss", [EXIT_COMMAND] = "suus*", [LINK_UP] = "s",
 };
 
 struct arg { char *s; uint64_t u; };   /* s: NUL-terminated string (for 'b': the bytes, u their count); else u holds the value */
@@ -851,6 +852,27 @@ out:
 	return -1;
 }
 
+/* LINK_UP: set a network interface of our network namespace up (IFF_UP), e.g. its loopback. */
+static int link_up(const char *name)
+{
+	struct ifreq ifr;
+	int s, r;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return fail(EINVAL);
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, name);
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	r = ioctl(s, SIOCGIFFLAGS, &ifr);
+	if (r == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	xclose(s);
+	return r;
+}
+
 /* STDIO: the container's stdin from one file, stdout and stderr appended to another ("": keep). */
 static int stdio_op(const char *in, const char *out)
 {
@@ -979,6 +1001,7 @@ static int run(struct op *o, int op)
 	case CONSOLE_SOCKET: return console_socket(a[0].s);
 	case CONSOLE: return console_op(a);
 	case STDIO: return stdio_op(a[0].s, a[1].s);
+	case LINK_UP: return link_up(a[0].s);
 	case EXIT_COMMAND:
 		exit_command = o;
 		if ((exit_ns[0] = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)

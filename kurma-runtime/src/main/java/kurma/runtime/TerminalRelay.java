@@ -32,6 +32,7 @@ final class TerminalRelay implements AutoCloseable, SignalHandler {
     /** Listens at socket (a path stage2 will connect to while creating the container). */
     static TerminalRelay listen(Path socket) {
         try {
+            Files.createDirectories(socket.getParent()); // --root, made here when this is its first container
             Files.deleteIfExists(socket);
             return new TerminalRelay(socket, Pty.listen(socket.toString()));
         } catch (IOException | SysException e) {

@@ -48,7 +48,8 @@ public enum Op {
     CONSOLE_SOCKET(41),
     CONSOLE(42),
     STDIO(43),
-    EXIT_COMMAND(44);
+    EXIT_COMMAND(44),
+    LINK_UP(45);
 
     public final int code;
 

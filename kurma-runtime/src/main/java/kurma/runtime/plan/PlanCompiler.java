@@ -48,6 +48,13 @@ public final class PlanCompiler {
     public record ExecContext(Spec.Process process, int initPid, List<String> namespaces, List<Path> cgroupDirs,
             boolean foreground, int lastCap, Seccomp seccomp, String consoleSocket) {}
 
+    /**
+     * Kurma's annotation for "set the loopback of the container's new network namespace up":
+     * a kernel gives a new namespace its lo down, runc leaves it so, and engines bring it up
+     * themselves (docker's libnetwork, CNI's loopback plugin); kurma run asks for it with this.
+     */
+    public static final String LOOPBACK_ANNOTATION = "io.kurma.network.loopback";
+
     /** A compiled seccomp filter: the BPF program and the seccomp(2) flags to install it with. */
     public record Seccomp(byte[] program, long flags) {}
 
@@ -205,6 +212,9 @@ public final class PlanCompiler {
         long cgroupns = unshare & Linux.CLONE_NEWCGROUP;
         unshare &= ~Linux.CLONE_NEWCGROUP;
         if (unshare != 0) plan.add("create namespaces", Op.UNSHARE, unshare);
+        if ((unshare & Linux.CLONE_NEWNET) != 0 && "up".equals(spec.annotations().get(LOOPBACK_ANNOTATION))) {
+            plan.add("set the loopback interface up", Op.LINK_UP, "lo");
+        }
         // Joining a cgroup by writing cgroup.procs makes the kernel wait for an RCU grace
         // period (~15 ms here). The init avoids it: it is born in its v2 cgroup
         // (CLONE_INTO_CGROUP), and on v1 it moves by tasks, which is the whole process since

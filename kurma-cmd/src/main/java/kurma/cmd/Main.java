@@ -1,0 +1,113 @@
+package kurma.cmd;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+
+import kurma.image.ImageException;
+import kurma.runtime.KurmaException;
+
+/**
+ * bin/kurma: images and containers from images, the way docker and podman users expect,
+ * without a daemon: the image library and the runtime library run in this process.
+ */
+public final class Main {
+    private static final String USAGE = """
+            usage: kurma [--root DIR] [--runroot DIR] COMMAND [options]
+
+              --root DIR      images, snapshots and containers (default /var/lib/kurma)
+              --runroot DIR   the runtime's state of running containers (default /run/kurma)
+
+            images:
+              image pull [--platform os/arch] [--creds user:pass] [--authfile F] [--tls-verify=false] IMAGE
+              image ls [-q]                 (also: images)
+              image rm [-f] IMAGE...        (also: rmi)
+              image inspect IMAGE...
+              image import FILE [NAME]      docker-archive or oci-archive (also: load -i FILE)
+              image export -o FILE [--format docker-archive|oci-archive] IMAGE...
+              image prune                   blobs and snapshots nothing uses
+              pull IMAGE                    (image pull)
+
+            containers:
+              run [--rm] [-d] [--name N] [-e K=V] [-w DIR] [-u USER[:GROUP]] [-v SRC:DST[:ro]] [--read-only]
+                  [--net none|host] [-m|--memory 64m] [--pids-limit N] [--entrypoint CMD] [-i] [-t] [--hostname H]
+                  IMAGE [COMMAND [ARG...]]
+              ps [-a] [-q]
+              rm [-f] CONTAINER...
+              logs CONTAINER                the output of a detached container""";
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    private Main(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] argv) {
+        int code = new Main(System.out, System.err).run(List.of(argv));
+        System.out.flush();
+        System.exit(code);
+    }
+
+    int run(List<String> argv) {
+        try {
+            Flags g = Flags.parse(argv, new String[] {"root", "runroot"}, new String[] {"help|h"}, true);
+            if (g.has("help") || g.positional.isEmpty()) {
+                out.println(USAGE);
+                return g.positional.isEmpty() && !g.has("help") ? 125 : 0;
+            }
+            Path root = Path.of(g.value("root") != null ? g.value("root") : "/var/lib/kurma").toAbsolutePath();
+            Path runRoot = Path.of(g.value("runroot") != null ? g.value("runroot") : "/run/kurma").toAbsolutePath();
+            Images images = new Images(root, out, err);
+            ContainerCommands containers = new ContainerCommands(root, runRoot, out, images);
+            String cmd = g.positional.getFirst();
+            List<String> rest = g.positional.subList(1, g.positional.size());
+            if (cmd.equals("image")) {
+                if (rest.isEmpty()) throw new UsageException("usage: kurma image pull|ls|rm|inspect|import|export|prune");
+                return image(rest.getFirst(), rest.subList(1, rest.size()), images, containers);
+            }
+            return switch (cmd) {
+                case "pull", "images", "rmi" -> image(cmd.equals("images") ? "ls" : cmd.equals("rmi") ? "rm" : "pull", rest, images,
+                        containers);
+                case "load" -> {
+                    Flags f = Flags.parse(rest, new String[] {"input|i"}, new String[0], false);
+                    if (f.value("input") == null) throw new UsageException("usage: kurma load -i FILE");
+                    yield image("import", List.of(f.value("input")), images, containers);
+                }
+                case "run" -> containers.run(Flags.parse(rest, ContainerCommands.RUN_VALUED, ContainerCommands.RUN_SWITCHES, true));
+                case "ps" -> containers.ps(Flags.parse(rest, new String[0], new String[] {"all|a", "quiet|q"}, false));
+                case "rm" -> containers.rm(Flags.parse(rest, new String[0], new String[] {"force|f"}, false));
+                case "logs" -> containers.logs(Flags.parse(rest, new String[0], new String[0], false));
+                case "help" -> {
+                    out.println(USAGE);
+                    yield 0;
+                }
+                default -> throw new UsageException("unknown command \"" + cmd + "\"; see kurma --help");
+            };
+        } catch (UsageException e) {
+            err.println("kurma: " + e.getMessage());
+            return 125;
+        } catch (CmdException | KurmaException | ImageException e) {
+            err.println("kurma: " + e.getMessage());
+            return 125;
+        } catch (java.io.UncheckedIOException e) {
+            err.println("kurma: " + e.getMessage());
+            return 125;
+        }
+    }
+
+    private int image(String sub, List<String> rest, Images images, ContainerCommands containers) {
+        return switch (sub) {
+            case "pull" -> images.pull(Flags.parse(rest, Images.PULL_VALUED, Images.PULL_SWITCHES, false));
+            case "ls", "list" -> images.ls(Flags.parse(rest, new String[0], new String[] {"quiet|q"}, false));
+            case "rm" -> images.rm(Flags.parse(rest, new String[0], new String[] {"force|f"}, false), containers.usedImageIds());
+            case "inspect" -> images.inspect(Flags.parse(rest, new String[0], new String[0], false));
+            case "import" -> images.importArchive(Flags.parse(rest, new String[] {"platform"}, new String[0], false));
+            case "export" -> images.export(Flags.parse(rest, new String[] {"output|o", "format"}, new String[0], false));
+            case "prune" -> images.prune(Flags.parse(rest, new String[0], new String[] {"all|a", "force|f"}, false),
+                    containers.usedChainIds());
+            default -> throw new UsageException("unknown image command \"" + sub + "\"");
+        };
+    }
+}

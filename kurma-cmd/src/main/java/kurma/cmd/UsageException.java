@@ -1,0 +1,8 @@
+package kurma.cmd;
+
+/** A command line that does not make sense: printed as one line, exit status 125 (as docker). */
+final class UsageException extends RuntimeException {
+    UsageException(String message) {
+        super(message);
+    }
+}
