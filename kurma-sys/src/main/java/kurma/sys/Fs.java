@@ -360,15 +360,38 @@ public final class Fs {
         }
     }
 
-    /** copy_file_range(2) of everything from {@code in} (at its offset) to {@code out}; bytes copied or -errno. */
+    /**
+     * Copies everything from {@code in} (from its offset) to {@code out}: copy_file_range(2),
+     * which lets the file system share or copy blocks in the kernel, or read and write where
+     * the kernel refuses it (EXDEV between different file systems, e.g. ext4 to overlayfs, or
+     * before Linux 5.3). Bytes copied, or -errno.
+     */
     public static long copyAll(int in, int out) {
         long total = 0;
         for (;;) {
             long r = sys(SYS_COPY_FILE_RANGE, in, 0, out, 0, 1L << 30, 0);
             if (r == -Errno.EINTR) continue;
+            if (total == 0 && (r == -Errno.EXDEV || r == -Errno.EINVAL || r == -ENOSYS || r == -EOPNOTSUPP)) {
+                return readWriteAll(in, out);
+            }
             if (r < 0) return r;
             if (r == 0) return total;
             total += r;
+        }
+    }
+
+    private static long readWriteAll(int in, int out) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(1 << 20);
+            long total = 0;
+            for (;;) {
+                long n = read(in, buf, buf.byteSize());
+                if (n == -Errno.EINTR) continue;
+                if (n <= 0) return n < 0 ? n : total;
+                long w = writeFully(out, buf, n);
+                if (w < 0) return w;
+                total += n;
+            }
         }
     }
 

@@ -12,10 +12,4 @@ public record Attrs(int uid, int gid, int mode, long mtimeSec, int mtimeNsec, Ma
         mode &= 07777;
         xattrs = Map.copyOf(xattrs);
     }
-
-    /** What a directory made implicitly for a deeper entry gets, as containerd and Docker do. */
-    public static Attrs implicitDirectory() {
-        long now = System.currentTimeMillis();
-        return new Attrs(0, 0, 0755, now / 1000, (int) (now % 1000) * 1_000_000, Map.of());
-    }
 }

@@ -170,6 +170,20 @@ class RootFsTest {
     }
 
     @Test
+    void fallsBackToCopyWhereOverlayfsRefusesTheUpperDirectory() throws IOException {
+        List<Snapshot> snaps = twoLayers();
+        // overlayfs cannot be the upper file system of another overlay (as for a state
+        // directory inside a container): the mount fails with EINVAL, the layers are copied.
+        RootFs.Mounted outer = mount(snaps, tmp.resolve("outer"), RootFs.Mode.OVERLAY);
+        Path inner = outer.rootfs().resolve("var/lib/c2");
+        RootFs.Mounted m = mount(snaps, inner, RootFs.Mode.AUTO);
+        RootFs.Copy copy = assertInstanceOf(RootFs.Copy.class, m);
+        assertTrue(copy.reason().startsWith("mount overlay: "), copy.reason());
+        assertFalse(Files.exists(inner.resolve("upper")), "no leftover of the failed attempt");
+        checkMergedView(m.rootfs());
+    }
+
+    @Test
     void deleteUnmountsAndRemovesTheContainerDirectory() throws IOException {
         List<Snapshot> snaps = unpack(new TarLayer().file("f", "f").tar());
         Path container = tmp.resolve("c");
