@@ -152,6 +152,41 @@ class KurmaCommandTest {
     }
 
     @Test
+    void pullFromARegistryAndRun() throws Exception {
+        // A real registry (Debian's docker-registry) on loopback, the image pushed by skopeo.
+        Path reg = Files.createDirectories(tmp.resolve("registry"));
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Files.writeString(reg.resolve("config.yml"), "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+                + "    rootdirectory: " + reg.resolve("storage") + "\nhttp:\n  addr: 127.0.0.1:" + port + "\n");
+        Process registry = new ProcessBuilder("/usr/bin/docker-registry", "serve", reg.resolve("config.yml").toString())
+                .redirectErrorStream(true).redirectOutput(reg.resolve("log").toFile()).start();
+        try {
+            String ref = "127.0.0.1:" + port + "/test/busybox:1";
+            Result push = null;
+            for (int i = 0; i < 100; i++) { // until the registry listens
+                push = Proc.run(List.of("skopeo", "copy", "--dest-tls-verify=false", "docker-archive:" + tmp.resolve("busybox.tar"),
+                        "docker://" + ref), null, tmp, WAIT);
+                if (push.exit() == 0) break;
+                Thread.sleep(100);
+            }
+            push.ok();
+            Result pull = kurma("image", "pull", ref).ok();
+            assertTrue(pull.stdout().strip().startsWith("sha256:"), () -> "pull prints the image id\n" + pull);
+            assertTrue(kurma("images").ok().stdout().contains("127.0.0.1:" + port + "/test/busybox"));
+            assertEquals("pulled\n", kurma("run", "--rm", ref, "echo", "pulled").ok().stdout());
+            Result unknown = kurma("image", "pull", "127.0.0.1:" + port + "/test/nothing:here");
+            assertNotEquals(0, unknown.exit());
+            TestEnv.assertContains(unknown.stderr(), "manifest unknown", "error");
+        } finally {
+            registry.destroy();
+            registry.waitFor();
+        }
+    }
+
+    @Test
     void badInputIsOneLineAndLeavesNothing() throws Exception {
         Result missing = kurma("run", "--rm", "busybox", "/no/such/program");
         assertNotEquals(0, missing.exit());
