@@ -88,7 +88,13 @@ public final class Main {
         } catch (UsageException e) {
             err.println("kurma: " + e.getMessage());
             return 125;
-        } catch (CmdException | KurmaException | ImageException e) {
+        } catch (KurmaException e) {
+            err.println("kurma: " + e.getMessage());
+            // As docker: 127 when the command is not found in the container, 126 when it cannot be run.
+            String m = e.getMessage();
+            if (m.startsWith("find program")) return m.endsWith("(ENOENT)") ? 127 : m.endsWith("(EACCES)") ? 126 : 125;
+            return 125;
+        } catch (CmdException | ImageException e) {
             err.println("kurma: " + e.getMessage());
             return 125;
         } catch (java.io.UncheckedIOException e) {

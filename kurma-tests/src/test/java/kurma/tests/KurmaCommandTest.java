@@ -189,7 +189,7 @@ class KurmaCommandTest {
     @Test
     void badInputIsOneLineAndLeavesNothing() throws Exception {
         Result missing = kurma("run", "--rm", "busybox", "/no/such/program");
-        assertNotEquals(0, missing.exit());
+        assertEquals(127, missing.exit(), () -> "docker's code for a command not found\n" + missing);
         TestEnv.assertContains(missing.stderr(), "/no/such/program", "error");
         Result user = kurma("run", "--rm", "-u", "nobody-here", "busybox", "true");
         assertNotEquals(0, user.exit());
