@@ -479,7 +479,10 @@ public final class Containers {
                 for (int pid : cgroupOf(s).pids()) Libc.kill(pid, signal);
                 return;
             }
-            if (status(s) == Status.STOPPED) throw new KurmaException("container \"" + id + "\" is not running");
+            // Engines recognise a container that has already exited by runc's words "container
+            // not running" (containerd's shim then reports "process already finished", podman
+            // ignores the error); other words turn a harmless race with the exit into a failure.
+            if (status(s) == Status.STOPPED) throw new KurmaException("kill " + id + ": container not running (it has stopped)");
             int r = Libc.kill(s.pid(), signal);
             if (r != 0 && r != Errno.ESRCH) {
                 throw new KurmaException("kill " + id + ": " + Errno.describe(r) + " (" + Errno.name(r) + ")");
