@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -145,6 +146,9 @@ public final class Containers {
         } catch (IllegalArgumentException e) {
             throw new KurmaException("config.json: " + e.getMessage(), e);
         }
+        Spec.Namespace userns = spec.linux().namespace("user");
+        checkCapabilitiesAttainable(spec.process(), userns != null && (userns.path() == null || userns.path().isEmpty()),
+                "config.json: ");
         Path dir = store.dir(id);
         PlanCompiler.Seccomp seccomp = seccomp(spec);
         Plan plan;
@@ -304,6 +308,51 @@ public final class Containers {
         } catch (IllegalStateException e) {
             throw new KurmaException("compiling the seccomp filter: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Refuses a process that is to hold a capability outside this runtime's own bounding set
+     * (e.g. CAP_SYS_RESOURCE on a host whose bounding set lacks it, as with Docker's
+     * --privileged): no process here can get it. runc fails create the same way ("unable to
+     * apply caps"); kurma sets capabilities after start, where a failure can no longer be
+     * reported and the container would just exit 1. In a new (or another) user namespace the
+     * process gets a full bounding set there, so nothing is checked.
+     */
+    private static void checkCapabilitiesAttainable(Spec.Process p, boolean ownUserNamespace, String prefix) {
+        if (p == null || p.capabilities() == null || ownUserNamespace) return;
+        long bounding;
+        try {
+            bounding = boundingSet(kurma.sys.ProcFs.read(Path.of("/proc/self/status")));
+        } catch (IOException | NumberFormatException e) {
+            return; // not knowable: stage2 will meet the kernel's answer
+        }
+        Spec.Capabilities c = p.capabilities();
+        int last = lastCap();
+        String[] sets = {"effective", "permitted", "inheritable", "ambient"};
+        List<List<String>> names = Arrays.asList(c.effective(), c.permitted(), c.inheritable(), c.ambient());
+        for (int i = 0; i < sets.length; i++) {
+            if (names.get(i) == null) continue;
+            String field = "process.capabilities." + sets[i];
+            long missing;
+            try {
+                missing = kurma.runtime.plan.Linux.capMask(names.get(i), last, field) & ~bounding;
+            } catch (ConfigException e) {
+                throw new KurmaException(prefix + e.getMessage(), e);
+            }
+            if (missing != 0) {
+                String cap = kurma.runtime.plan.Linux.CAPABILITIES.get(Long.numberOfTrailingZeros(missing));
+                throw new KurmaException(prefix + field + ": " + cap + " is not in this host's capability bounding set,"
+                        + " so no process here can have it");
+            }
+        }
+    }
+
+    /** The CapBnd mask of a /proc/PID/status text. */
+    static long boundingSet(String status) {
+        for (String line : status.split("\n")) {
+            if (line.startsWith("CapBnd:")) return Long.parseUnsignedLong(line.substring(7).strip(), 16);
+        }
+        throw new NumberFormatException("no CapBnd line");
     }
 
     private static int lastCap() {
@@ -468,6 +517,7 @@ public final class Containers {
                     throw new KurmaException("reading the namespaces of " + id + ": " + e.getMessage(), e);
                 }
             }
+            checkCapabilitiesAttainable(process, namespaces.contains("user"), "exec: ");
             Plan plan;
             try {
                 plan = PlanCompiler.compileExec(new PlanCompiler.ExecContext(process, s.pid(), namespaces,
@@ -638,7 +688,10 @@ public final class Containers {
                 for (int pid : cgroupOf(s).pids()) Libc.kill(pid, signal);
                 return;
             }
-            if (status(s) == Status.STOPPED) throw new KurmaException("container \"" + id + "\" is not running");
+            // Engines recognise a container that has already exited by runc's words "container
+            // not running" (containerd's shim then reports "process already finished", podman
+            // ignores the error); other words turn a harmless race with the exit into a failure.
+            if (status(s) == Status.STOPPED) throw new KurmaException("kill " + id + ": container not running (it has stopped)");
             int r = Libc.kill(s.pid(), signal);
             if (r != 0 && r != Errno.ESRCH) {
                 throw new KurmaException("kill " + id + ": " + Errno.describe(r) + " (" + Errno.name(r) + ")");

@@ -3,13 +3,18 @@ package kurma.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import kurma.tests.support.Bundle;
 import kurma.tests.support.ContainerTest;
 import kurma.tests.support.Result;
 import kurma.tests.support.TestEnv;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** process.capabilities: what the container's process may and may not do. */
@@ -75,6 +80,36 @@ class CapabilitiesTest extends ContainerTest {
         Result r = env.rt("create", "-b", b.write().toString(), env.newId());
         assertNotEquals(0, r.exit(), () -> "create must fail\n" + r);
         TestEnv.assertContains(r.stderr(), "unknown capability \"CAP_NO_SUCH_THING\"", "error");
+        env.assertNothingLeft();
+    }
+
+    /**
+     * A capability outside the runtime's own bounding set (this host's lacks CAP_SYS_RESOURCE;
+     * Docker's --privileged asks for everything) can never be had: create fails, saying which,
+     * instead of a container that starts and exits 1 without a word.
+     */
+    @Test
+    void aCapabilityOutsideTheHostsBoundingSetFailsCreate() throws Exception {
+        long bounding = mask(new Result(List.of(), 0, Files.readString(Path.of("/proc/self/status")), "", 0, null, null), "CapBnd");
+        // A few capabilities a host may well leave out of its bounding set, by number.
+        Map<String, Integer> candidates = new LinkedHashMap<>();
+        candidates.put("CAP_SYS_RESOURCE", 24);
+        candidates.put("CAP_SYS_MODULE", 16);
+        candidates.put("CAP_SYS_BOOT", 22);
+        candidates.put("CAP_SYS_TIME", 25);
+        candidates.put("CAP_MAC_ADMIN", 33);
+        String missing = null;
+        for (Map.Entry<String, Integer> e : candidates.entrySet()) {
+            if ((bounding & (1L << e.getValue())) == 0) {
+                missing = e.getKey();
+                break;
+            }
+        }
+        Assumptions.assumeTrue(missing != null, "this host's bounding set has all of " + candidates.keySet());
+        Bundle b = caps(env.bundle().args("true"), "CAP_CHOWN", missing);
+        Result r = env.rt("create", "-b", b.write().toString(), env.newId());
+        assertNotEquals(0, r.exit(), () -> "create must fail\n" + r);
+        if (isKurma()) TestEnv.assertContains(r.stderr(), missing + " is not in this host's capability bounding set", "error");
         env.assertNothingLeft();
     }
 }

@@ -226,6 +226,18 @@ class LifecycleTest extends ContainerTest {
     }
 
     @Test
+    void killOfAStoppedContainerSaysContainerNotRunning() throws Exception {
+        // containerd's shim and podman match these words (runc's) to tell "it already exited"
+        // from a real failure of kill.
+        String id = env.create(env.bundle().sh("exit 0"));
+        env.rt("start", id).ok();
+        env.waitForStatus(id, "stopped", WAIT);
+        Result r = env.rt("kill", id, "TERM").failed();
+        assertTrue(r.stderr().contains("container not running"), () -> "kill of a stopped container\n" + r);
+        env.rt("delete", id).ok();
+    }
+
+    @Test
     void stoppedAfterTheProcessExits() throws Exception {
         String id = env.create(env.bundle().sh("exit 0"));
         env.rt("start", id).ok();

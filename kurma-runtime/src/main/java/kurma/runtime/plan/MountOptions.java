@@ -7,8 +7,14 @@ import java.util.Map;
 /**
  * Turns OCI mount options ("ro", "nosuid", "rbind", "mode=755", "rprivate") into mount(2)
  * flags, propagation flags and the filesystem-specific data string, as mount(8) does.
+ *
+ * <p>{@code tmpcopyup} is runc's extension for a tmpfs (Podman puts it on the tmpfs of
+ * {@code --read-only} and {@code --tmpfs}): the tmpfs should start with a copy of what the
+ * rootfs has at the destination. It is for the runtime, never for the kernel, which rejects
+ * unknown tmpfs data with EINVAL; {@link #copyUp()} says it was given.
  */
-public record MountOptions(long flags, long clearFlags, long propagation, boolean bind, boolean recursive, String data) {
+public record MountOptions(long flags, long clearFlags, long propagation, boolean bind, boolean recursive, String data,
+                           boolean copyUp) {
 
     public static final long MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_SYNCHRONOUS = 16,
             MS_REMOUNT = 32, MS_MANDLOCK = 64, MS_DIRSYNC = 128, MS_NOATIME = 1024, MS_NODIRATIME = 2048,
@@ -55,6 +61,7 @@ public record MountOptions(long flags, long clearFlags, long propagation, boolea
         long flags = 0, clear = 0, propagation = 0;
         boolean bind = "bind".equals(type) || "rbind".equals(type), recursive = "rbind".equals(type);
         List<String> data = new ArrayList<>();
+        boolean copyUp = false;
         for (String o : options) {
             long[] f = FLAGS.get(o);
             if (f != null) {
@@ -67,11 +74,13 @@ public record MountOptions(long flags, long clearFlags, long propagation, boolea
             } else if (o.equals("rbind")) {
                 bind = true;
                 recursive = true;
+            } else if (o.equals("tmpcopyup")) {
+                copyUp = true;
             } else {
                 data.add(o);
             }
         }
-        return new MountOptions(flags, clear, propagation, bind, recursive, String.join(",", data));
+        return new MountOptions(flags, clear, propagation, bind, recursive, String.join(",", data), copyUp);
     }
 
     /** Rootfs propagation names (linux.rootfsPropagation) to flags; null for an unknown name. */

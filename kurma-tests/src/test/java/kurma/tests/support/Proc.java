@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -24,11 +25,23 @@ public final class Proc {
 
     /** Starts a command in the background. */
     public static Running start(List<String> command, String stdin, Path scratch) throws IOException {
+        return start(command, Map.of(), stdin, scratch);
+    }
+
+    /** Runs a command to completion with extra environment variables (see {@link #run}). */
+    public static Result run(List<String> command, Map<String, String> env, String stdin, Path scratch, Duration timeout)
+            throws IOException, InterruptedException {
+        return start(command, env, stdin, scratch).await(timeout);
+    }
+
+    /** Starts a command in the background with extra environment variables. */
+    public static Running start(List<String> command, Map<String, String> env, String stdin, Path scratch) throws IOException {
         long n = SEQ.incrementAndGet();
         Path out = scratch.resolve("cmd" + n + ".out");
         Path err = scratch.resolve("cmd" + n + ".err");
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.directory(scratch.toFile());
+        pb.environment().putAll(env);
         pb.redirectOutput(out.toFile());
         pb.redirectError(err.toFile());
         if (stdin == null) {
@@ -38,11 +51,11 @@ public final class Proc {
             Files.writeString(in, stdin, StandardCharsets.UTF_8);
             pb.redirectInput(in.toFile());
         }
-        log("$ " + String.join(" ", command));
+        log("$ " + (env.isEmpty() ? "" : env + " ") + String.join(" ", command));
         return new Running(new ArrayList<>(command), pb.start(), out, err, System.nanoTime());
     }
 
-    static void log(String s) {
+    public static void log(String s) {
         System.out.println("[kurma-tests] " + s);
     }
 

@@ -39,7 +39,7 @@ public final class SafeDelete {
         return l;
     }
 
-    static String unescape(String s) {
+    public static String unescape(String s) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
