@@ -25,6 +25,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <dirent.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -50,7 +51,7 @@ enum {
 	SETHOSTNAME, SETDOMAINNAME, SETRLIMIT, OPEN_STATE_DIR, READY, WAIT_START, CHDIR, UMASK,
 	SETGROUPS, SETGID, SETUID, NO_NEW_PRIVS, CAP_BOUNDING, KEEPCAPS, CAPSET, CAP_AMBIENT,
 	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, SYNC, RUN_HOOK, SECCOMP,
-	CONSOLE_SOCKET, CONSOLE, STDIO, EXIT_COMMAND, LINK_UP, OP_LIMIT
+	CONSOLE_SOCKET, CONSOLE, STDIO, EXIT_COMMAND, LINK_UP, MOUNT_COPY_UP, OP_LIMIT
 };
 
 /*
@@ -70,6 +71,7 @@ static const char *const signature[OP_LIMIT] = {
 	[OOM_SCORE_ADJ] = "s", [MKFIFO_AT_STATE] = "sw", [OPEN_CGROUP] = "s",
 	[SYNC] = "u", [RUN_HOOK] = "suus*", [SECCOMP] = "bw", [CONSOLE_SOCKET] = "s", [CONSOLE] = "wws",
 	[STDIO] = "ss", [EXIT_COMMAND] = "suus*", [LINK_UP] = "s",
+	[MOUNT_COPY_UP] = "sssus",
 };
 
 struct arg { char *s; uint64_t u; };   /* s: NUL-terminated string (for 'b': the bytes, u their count); else u holds the value */
@@ -852,6 +854,98 @@ out:
 	return -1;
 }
 
+/*
+ * Copies the tree under directory fd from into directory fd to: directories, regular files,
+ * symlinks (as links, never followed), device nodes and fifos, with owner and mode. Every
+ * name is opened relative to its parent's fd with O_NOFOLLOW, so nothing outside is reached.
+ */
+static int copy_tree(int from, int to, int depth)
+{
+	int dfd = openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	struct dirent *e;
+
+	if (!d) {
+		xclose(dfd);
+		return -1;
+	}
+	if (depth > 256) {
+		closedir(d);
+		return fail(ELOOP);
+	}
+	while (r == 0 && (errno = 0, e = readdir(d))) {
+		const char *n = e->d_name;
+		struct stat st;
+		int a = -1, b = -1;
+
+		if (!strcmp(n, ".") || !strcmp(n, ".."))
+			continue;
+		if (fstatat(from, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -1;
+		} else if (S_ISDIR(st.st_mode)) {
+			if ((mkdirat(to, n, 0700) < 0 && errno != EEXIST) ||
+			    (a = openat(from, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+			    (b = openat(to, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				r = -1;
+			else
+				r = copy_tree(a, b, depth + 1);
+		} else if (S_ISREG(st.st_mode)) {
+			if ((a = openat(from, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+			    (b = openat(to, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+				r = -1;
+			for (ssize_t k = 1; r == 0 && k > 0;)
+				if ((k = sendfile(b, a, NULL, 1 << 20)) < 0 && errno != EINTR)
+					r = -1;
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t k = readlinkat(from, n, target, sizeof target - 1);
+
+			if (k < 0)
+				r = -1;
+			else {
+				target[k] = 0;
+				r = symlinkat(target, to, n);
+			}
+		} else {
+			r = mknodat(to, n, st.st_mode & ~07777, st.st_rdev);
+		}
+		xclose(a);
+		xclose(b);
+		/* Owner first: chown clears setuid and setgid bits, which the mode then restores. */
+		if (r == 0)
+			r = fchownat(to, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+		if (r == 0 && !S_ISLNK(st.st_mode))
+			r = fchmodat(to, n, st.st_mode & 07777, 0);
+	}
+	if (r == 0 && errno)
+		r = -1;
+	closedir(d);
+	return r;
+}
+
+/*
+ * MOUNT_COPY_UP (runc's tmpcopyup): MOUNT_IN_ROOT, then what rel held before, copied into the
+ * new mount. An fd opened on rel before the mount still reaches the directory it covers.
+ */
+static int mount_copy_up(struct arg *a)
+{
+	int lower = open_in_root(a[1].s, O_RDONLY | O_DIRECTORY), fd, upper = -1, r = -1;
+	mode_t old;
+
+	if (lower < 0)
+		return -1;
+	if ((fd = open_in_root(a[1].s, O_PATH)) >= 0 &&
+	    mount_on_fd(null_if_empty(a[0].s), fd, null_if_empty(a[2].s), a[3].u, null_if_empty(a[4].s)) == 0 &&
+	    (upper = open_in_root(a[1].s, O_RDONLY | O_DIRECTORY)) >= 0) {
+		old = umask(0);
+		r = copy_tree(lower, upper, 0);
+		umask(old);
+	}
+	xclose(upper);
+	xclose(lower);
+	return r;
+}
+
 /* LINK_UP: set a network interface of our network namespace up (IFF_UP), e.g. its loopback. */
 static int link_up(const char *name)
 {
@@ -905,6 +999,7 @@ static int run(struct op *o, int op)
 	struct arg *a = o->a;
 	const char *base;
 	int fd, r;
+	mode_t mode;
 
 	switch (o->code) {
 	case WRITE_FILE: return write_file(a[0].s, a[1].s);
@@ -947,7 +1042,12 @@ static int run(struct op *o, int op)
 	case MKNOD_IN_ROOT:
 		if ((fd = open_parent(a[0].s, &base, 0)) < 0)
 			return -1;
+		/* The mode as given: under our umask (022) /dev/null would not be writable by
+		   the container's users. */
+		r = (int)umask(0);
+		mode = (mode_t)r;
 		r = mknodat(fd, base, (mode_t)a[1].u, (dev_t)a[2].u);
+		umask(mode);
 		if (r == 0)
 			r = fchownat(fd, base, (uid_t)a[3].u, (gid_t)a[4].u, AT_SYMLINK_NOFOLLOW);
 		else if (errno == EEXIST) /* the rootfs brought its own: leave it */
@@ -1002,6 +1102,7 @@ static int run(struct op *o, int op)
 	case CONSOLE: return console_op(a);
 	case STDIO: return stdio_op(a[0].s, a[1].s);
 	case LINK_UP: return link_up(a[0].s);
+	case MOUNT_COPY_UP: return mount_copy_up(a);
 	case EXIT_COMMAND:
 		exit_command = o;
 		if ((exit_ns[0] = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)

@@ -181,6 +181,21 @@ final class Stage2 {
         }
     }
 
+    /**
+     * A program that cannot be run, in runc's (Go's exec) words: dockerd and containerd map
+     * "no such file or directory" / "executable file not found" to exit 127 and "permission
+     * denied" to 126, and show the message to the user.
+     */
+    static String programNotFound(kurma.runtime.plan.Plan.Step step, int errno) {
+        String name = ((kurma.runtime.plan.Plan.Str) step.args().getFirst()).value();
+        if (errno == Errno.EACCES) return "exec: \"" + name + "\": permission denied";
+        if (errno == Errno.ENOENT) {
+            return name.indexOf('/') >= 0 ? "exec: \"" + name + "\": stat " + name + ": no such file or directory"
+                    : "exec: \"" + name + "\": executable file not found in $PATH";
+        }
+        return "exec: \"" + name + "\": " + Errno.describe(errno).toLowerCase(java.util.Locale.ROOT);
+    }
+
     private static String describeStatus(int status) {
         int sig = status & 0x7f;
         return sig == 0 ? "exit status " + ((status >> 8) & 0xff) : "killed by signal " + sig;
@@ -263,6 +278,10 @@ final class Stage2 {
                     && plan.steps().get(m[1]).op() == kurma.runtime.plan.Op.RUN_HOOK;
             if (hook && m[2] == Errno.ETIMEDOUT) throw new KurmaException(step + ": timed out");
             if (hook && m[2] == Errno.ECANCELED) throw new KurmaException(step + " failed: " + describeStatus(m[3]));
+            if (plan != null && m[1] >= 0 && m[1] < plan.steps().size()
+                    && plan.steps().get(m[1]).op() == kurma.runtime.plan.Op.FIND_EXEC) {
+                throw new KurmaException(programNotFound(plan.steps().get(m[1]), m[2]));
+            }
             throw new KurmaException(step + ": " + Errno.describe(m[2]) + " (" + Errno.name(m[2]) + ")");
         }
         return m;

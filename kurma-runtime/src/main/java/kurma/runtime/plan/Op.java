@@ -49,7 +49,8 @@ public enum Op {
     CONSOLE(42),
     STDIO(43),
     EXIT_COMMAND(44),
-    LINK_UP(45);
+    LINK_UP(45),
+    MOUNT_COPY_UP(46);
 
     public final int code;
 

@@ -121,9 +121,9 @@ public final class PlanCompiler {
         // Only the process steps: the container's filesystem and namespaces are there already.
         PlanCompiler pc = new PlanCompiler(new Context(null, null, null, null, null, null, false, false, x.lastCap(), null,
                 null, null, null), plan);
-        pc.prepareProcess(x.process());
+        pc.prepareProcess(x.process(), x.seccomp());
         plan.add("report ready", Op.READY);
-        pc.becomeProcess(x.process(), x.seccomp());
+        pc.execProcess(x.process(), x.seccomp());
         return plan;
     }
 
@@ -244,40 +244,46 @@ public final class PlanCompiler {
             plan.add("set domainname \"" + spec.domainname() + "\"", Op.SETDOMAINNAME, spec.domainname());
         }
         rootfs(linux);
-        // 3. Check the program exists and the cwd is there, tell create we are ready, wait for start.
-        prepareProcess(process);
+        // 3. Become the configured user with its capabilities, check the cwd and the program,
+        // tell create we are ready (anything failing so far fails create, with its reason),
+        // wait for start, then the startContainer hooks (as the container's user, as runc).
+        prepareProcess(process, ctx.seccomp());
         plan.add("report ready", Op.READY);
         plan.add("wait for start", Op.WAIT_START, ctx.fifoName());
         for (Spec.Hook hook : spec.hooks().startContainer()) addHook(plan, "startContainer", hook);
 
-        // 4. Become the configured user with the configured capabilities, then exec.
-        becomeProcess(process, ctx.seccomp());
+        // 4. The program.
+        execProcess(process, ctx.seccomp());
         return plan;
     }
 
-    /** Process steps before READY (create and exec alike): limits, cwd, finding the program. */
-    private void prepareProcess(Spec.Process p) {
+    /**
+     * Process steps before READY (create and exec alike), so that a failure is reported while
+     * the caller still listens: limits (they need privileges), then the user and capabilities,
+     * no_new_privs, then the cwd and the program as that user sees them. Without no_new_privs
+     * the kernel requires CAP_SYS_ADMIN to install a seccomp filter, so then it goes before the
+     * user changes (it must allow what follows, as with runc).
+     */
+    private void prepareProcess(Spec.Process p, Seccomp seccomp) {
         rlimits(p);
         if (p.oomScoreAdj() != null) {
             plan.add("set oom_score_adj " + p.oomScoreAdj(), Op.OOM_SCORE_ADJ, String.valueOf(p.oomScoreAdj()));
         }
+        if (seccomp != null && !p.noNewPrivileges()) {
+            plan.add("install the seccomp filter", Op.SECCOMP, seccomp.program(), seccomp.flags());
+        }
+        user(p);
+        if (p.noNewPrivileges()) plan.add("set no_new_privs", Op.NO_NEW_PRIVS);
         plan.add("change to working directory " + p.cwd(), Op.CHDIR, p.cwd());
         String program = p.args().getFirst();
         plan.add("find program \"" + program + "\" in the container", Op.FIND_EXEC, program, pathVar(p.env()));
     }
 
     /**
-     * Process steps after READY (create and exec alike): user, capabilities, no_new_privs, the
-     * seccomp filter, exec. The filter goes last, so that it constrains the program and not our
-     * setup; without no_new_privs the kernel requires CAP_SYS_ADMIN to install it, so then it
-     * goes before the user and capabilities change (the filter must allow those calls).
+     * Process steps after READY (and start): with no_new_privs the seccomp filter goes as late
+     * as possible, so that it constrains the program and not our setup; then exec.
      */
-    private void becomeProcess(Spec.Process p, Seccomp seccomp) {
-        if (seccomp != null && !p.noNewPrivileges()) {
-            plan.add("install the seccomp filter", Op.SECCOMP, seccomp.program(), seccomp.flags());
-        }
-        user(p);
-        if (p.noNewPrivileges()) plan.add("set no_new_privs", Op.NO_NEW_PRIVS);
+    private void execProcess(Spec.Process p, Seccomp seccomp) {
         if (seccomp != null && p.noNewPrivileges()) {
             plan.add("install the seccomp filter", Op.SECCOMP, seccomp.program(), seccomp.flags());
         }
@@ -427,7 +433,13 @@ public final class PlanCompiler {
             }
         } else {
             plan.add("create mount point " + m.destination(), Op.MKDIR_IN_ROOT, dest, 0755L);
-            plan.add(what + " (type " + m.type() + ")", Op.MOUNT_IN_ROOT, m.source(), dest, m.type(), o.flags(), o.data());
+            if (o.copyUp()) {
+                // tmpcopyup: the image's files under the destination are copied into the new tmpfs.
+                plan.add(what + " (type " + m.type() + ", copying up what it covers)", Op.MOUNT_COPY_UP, m.source(), dest,
+                        m.type(), o.flags(), o.data());
+            } else {
+                plan.add(what + " (type " + m.type() + ")", Op.MOUNT_IN_ROOT, m.source(), dest, m.type(), o.flags(), o.data());
+            }
         }
         if (o.propagation() != 0) {
             plan.add("set propagation of " + m.destination(), Op.MOUNT_IN_ROOT, "", dest, "", o.propagation(), "");

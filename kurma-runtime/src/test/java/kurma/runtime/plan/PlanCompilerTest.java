@@ -63,7 +63,9 @@ class PlanCompilerTest {
         assertTrue(pivot < indexOf(s, Op.MASK) && pivot < indexOf(s, Op.READONLY), "masks after pivot_root");
         int ready = indexOf(s, Op.READY), wait = indexOf(s, Op.WAIT_START), find = indexOf(s, Op.FIND_EXEC);
         assertTrue(find < ready && ready < wait, "program checked before create returns");
-        assertTrue(wait < indexOf(s, Op.SETUID) && indexOf(s, Op.SETUID) < indexOf(s, Op.CAPSET));
+        int setuid = indexOf(s, Op.SETUID);
+        assertTrue(setuid < indexOf(s, Op.CAPSET) && indexOf(s, Op.CAPSET) < indexOf(s, Op.CHDIR) && find < ready,
+                "user and capabilities, then cwd and program as that user, all before create returns (failures reported)");
         assertEquals(s.size() - 1, indexOf(s, Op.EXEC), "exec is the last step");
         assertTrue(s.stream().anyMatch(st -> st.op() == Op.MKNOD_IN_ROOT && st.args().getFirst().equals(new Plan.Str("dev/null"))));
     }

@@ -12,7 +12,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import kurma.tests.support.Cgroups;
-import kurma.tests.support.KnownGaps;
 import kurma.tests.support.Result;
 
 import static org.junit.jupiter.api.Assertions.fail;
@@ -255,7 +254,6 @@ class ContainerdTest extends EngineTest {
         String id = runCounter(ws.mkdir("volume-devnull-" + System.nanoTime()));
         Result r = ok(ctr("task", "exec", "--exec-id", "e1", "--fifo-dir", fifoDir.toString(), "--user", "1000", id,
                 "sh", "-c", "stat -c %a /dev/null; if echo x > /dev/null; then echo null-writable; else echo null-denied; fi"));
-        KnownGaps.skipOnKurmaIf(r.lines().contains("644"), KnownGaps.DEVICE_MODE);
         assertLines(r, "666", "null-writable");
     }
 

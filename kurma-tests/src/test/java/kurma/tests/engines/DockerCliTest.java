@@ -12,7 +12,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import kurma.tests.support.Cgroups;
-import kurma.tests.support.KnownGaps;
 import kurma.tests.support.Result;
 import kurma.tests.support.TestEnv;
 
@@ -112,7 +111,6 @@ abstract class DockerCliTest extends EngineTest {
     void missingProgramIs127() throws Exception {
         // Both engines turn the runtime's "no such file or directory" into exit code 127.
         Result r = run(List.of(), "/no/such/program");
-        KnownGaps.skipOnKurmaIf(r.exit() == 125 && r.stderr().contains("No such file or directory (ENOENT)"), KnownGaps.MISSING_PROGRAM_TEXT);
         exit(r, 127);
         assertTrue(r.stderr().contains("/no/such/program"), "the error does not name the program", r);
     }
@@ -135,7 +133,6 @@ abstract class DockerCliTest extends EngineTest {
     void nonRootUserCanWriteDevNull() throws Exception {
         Result r = ok(run(List.of("--user", "1000:1000"), "sh", "-c",
                 "stat -c %a /dev/null; if echo x > /dev/null; then echo null-writable; else echo null-denied; fi"));
-        KnownGaps.skipOnKurmaIf(r.lines().contains("644"), KnownGaps.DEVICE_MODE);
         assertLines(r, "666", "null-writable");
     }
 

@@ -15,7 +15,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
-import kurma.tests.support.KnownGaps;
 import kurma.tests.support.Proc;
 import kurma.tests.support.Result;
 import kurma.tests.support.TestConfig;
@@ -126,8 +125,6 @@ abstract class EngineTest {
      * saying so. Any other failure is a failure.
      */
     protected final void skipIfKurmaLacksTerminals(Result r) {
-        KnownGaps.skipOnKurmaIf(r.exit() != 0 && (r.stdout() + r.stderr()).contains("terminals are not implemented"),
-                KnownGaps.TERMINALS);
     }
 
     /** Polls {@code probe} until it holds; false at the timeout. */

@@ -8,7 +8,6 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
-import kurma.tests.support.KnownGaps;
 import kurma.tests.support.Result;
 import kurma.tests.support.TestConfig;
 
@@ -165,7 +164,6 @@ class PodmanTest extends DockerCliTest {
     @Test
     void readOnlyTmpfsHoldsTheImagesFiles() throws Exception {
         Result r = ok(run(List.of("--read-only"), "sh", "-c", "cat /var/tmp/" + BusyboxImage.IMAGE_FILE + " || echo missing"));
-        KnownGaps.skipOnKurmaIf(r.lines().contains("missing"), KnownGaps.TMPCOPYUP);
         assertLines(r, BusyboxImage.IMAGE_FILE_CONTENT);
     }
 }
