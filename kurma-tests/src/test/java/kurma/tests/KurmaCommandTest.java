@@ -95,6 +95,19 @@ class KurmaCommandTest {
     }
 
     @Test
+    void hostNetworkAndEntrypoint() throws Exception {
+        int hostLinks = 0;
+        try (var s = Files.newDirectoryStream(Path.of("/sys/class/net"))) {
+            for (Path ignored : s) hostLinks++;
+        }
+        assertEquals(Integer.toString(hostLinks), kurma("run", "--rm", "--net", "host", "busybox", "sh", "-c",
+                "ls /sys/class/net | wc -l").ok().out(), "--net host: the host's interfaces");
+        // --entrypoint replaces the image's entrypoint and drops its cmd, as docker does.
+        assertEquals("hi there\n", kurma("run", "--rm", "--entrypoint", "echo", "busybox", "hi", "there").ok().stdout());
+        assertEquals("\n", kurma("run", "--rm", "--entrypoint", "echo", "busybox").ok().stdout());
+    }
+
+    @Test
     void aDetachedContainerLogsItsOutputAndRecordsItsExit() throws Exception {
         String id = kurma("run", "-d", "--name", "web", "busybox", "sh", "-c", "echo started; echo oops >&2; sleep 1; exit 3")
                 .ok().stdout().strip();
