@@ -54,7 +54,7 @@ final class ContainerCommands {
     // ------------------------------------------------------------------ run
 
     static final String[] RUN_VALUED = {"name", "env|e", "workdir|w", "user|u", "volume|v", "net|network", "memory|m",
-        "pids-limit", "entrypoint", "hostname|h", "platform"};
+        "pids-limit", "entrypoint", "hostname|h", "platform", "security-opt"};
     static final String[] RUN_SWITCHES = {"rm", "detach|d", "read-only", "tty|t", "interactive|i"};
 
     int run(Flags f) {
@@ -72,7 +72,8 @@ final class ContainerCommands {
         RunConfig.Options opts = new RunConfig.Options(f.value("hostname") != null ? f.value("hostname") : id.substring(0, 12),
                 f.values("env"), f.value("workdir"), f.value("entrypoint"), List.copyOf(f.positional.subList(1, f.positional.size())),
                 volumes(f.values("volume")), f.has("read-only"), f.value("net") == null ? "none" : f.value("net"),
-                size(f.value("memory"), "--memory"), number(f.value("pids-limit"), "--pids-limit"), f.has("tty"));
+                size(f.value("memory"), "--memory"), number(f.value("pids-limit"), "--pids-limit"), f.has("tty"),
+                seccomp(f.values("security-opt")));
 
         Path dir = containersDir().resolve(id);
         RootFs.Mounted rootfs = null;
@@ -163,6 +164,16 @@ final class ContainerCommands {
         files.put("/etc/hosts", hosts.toString());
         files.put("/etc/resolv.conf", resolv.toString());
         return files;
+    }
+
+    /** --security-opt seccomp=unconfined turns the default seccomp profile off; nothing else is known yet. */
+    private static boolean seccomp(List<String> opts) {
+        boolean on = true;
+        for (String o : opts) {
+            if (o.equals("seccomp=unconfined") || o.equals("seccomp:unconfined")) on = false;
+            else throw new UsageException("--security-opt: only seccomp=unconfined is supported, got \"" + o + "\"");
+        }
+        return on;
     }
 
     private static List<RunConfig.Volume> volumes(List<String> specs) {

@@ -31,6 +31,7 @@ public final class Main {
             containers:
               run [--rm] [-d] [--name N] [-e K=V] [-w DIR] [-u USER[:GROUP]] [-v SRC:DST[:ro]] [--read-only]
                   [--net none|host] [-m|--memory 64m] [--pids-limit N] [--entrypoint CMD] [-i] [-t] [--hostname H]
+                  [--security-opt seccomp=unconfined]
                   IMAGE [COMMAND [ARG...]]
               ps [-a] [-q]
               rm [-f] CONTAINER...

@@ -43,7 +43,8 @@ final class RunConfig {
 
     /** What the command line says; null or empty means "the image's (or Docker's) default". */
     record Options(String hostname, List<String> env, String workdir, String entrypoint, List<String> cmd,
-            List<Volume> volumes, boolean readOnly, String network, Long memory, Long pidsLimit, boolean tty) {}
+            List<Volume> volumes, boolean readOnly, String network, Long memory, Long pidsLimit, boolean tty,
+            boolean seccomp) {}
 
     /** The process's user, resolved in the image. */
     record User(long uid, long gid, List<Long> additionalGids, String home) {}
@@ -125,6 +126,7 @@ final class RunConfig {
         } else if (!"none".equals(o.network())) {
             throw new UsageException("--net takes none or host (bridge networks come with kurmad), got \"" + o.network() + "\"");
         }
+        if (o.seccomp()) linux.put("seccomp", DefaultSeccomp.profile());
         Map<String, Object> resources = (Map<String, Object>) linux.get("resources");
         if (o.memory() != null) {
             Map<String, Object> m = new LinkedHashMap<>();

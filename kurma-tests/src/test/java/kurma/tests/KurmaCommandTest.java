@@ -108,6 +108,17 @@ class KurmaCommandTest {
     }
 
     @Test
+    void aDefaultSeccompProfileUnlessUnconfined() throws Exception {
+        // Docker's intent: no mounts, namespaces, keyrings... even for root in the container.
+        Result r = kurma("run", "--rm", "busybox", "sh", "-c", "grep Seccomp: /proc/self/status; unshare -U true 2>&1; echo rc=$?").ok();
+        assertEquals("Seccomp:\t2", r.lines().getFirst(), () -> "a filter is installed\n" + r);
+        TestEnv.assertContains(r.stdout(), "Operation not permitted", "unshare of a user namespace refused by the filter");
+        Result u = kurma("run", "--rm", "--security-opt", "seccomp=unconfined", "busybox", "sh", "-c",
+                "grep Seccomp: /proc/self/status; unshare -U true; echo rc=$?").ok();
+        assertEquals(List.of("Seccomp:\t0", "rc=0"), u.lines(), () -> "unconfined: no filter, a user namespace may be made\n" + u);
+    }
+
+    @Test
     void aDetachedContainerLogsItsOutputAndRecordsItsExit() throws Exception {
         String id = kurma("run", "-d", "--name", "web", "busybox", "sh", "-c", "echo started; echo oops >&2; sleep 1; exit 3")
                 .ok().stdout().strip();
