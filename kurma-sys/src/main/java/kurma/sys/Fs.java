@@ -6,13 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,9 +15,9 @@ import java.util.List;
  * File system system calls relative to directory file descriptors ({@code openat},
  * {@code mkdirat}, {@code mknodat}, ...), extended attributes, {@code mount}, {@code flock}, for
  * the image library, which unpacks untrusted tar layers and must never let a path it did not
- * check lead it out of a directory. Everything goes through one FFM binding of libc's
- * {@code syscall(2)} with errno captured in the same call, as in {@link Libc}; it is a class
- * of its own so that the runtime CLI's start path, which uses none of this, never binds it.
+ * check lead it out of a directory. Everything goes through {@link Libc}'s one FFM binding of
+ * libc's {@code syscall(2)} (errno captured in the same call), bound on first use: the runtime
+ * CLI's start path, which uses none of this, never binds it.
  *
  * <p>Calls return the kernel's result, or {@code -errno} on failure, because callers routinely
  * handle some errors (EEXIST, ENOENT) as answers; {@link #check} turns the rest into a
@@ -32,16 +26,6 @@ import java.util.List;
  */
 public final class Fs {
     private Fs() {}
-
-    private static final class Native {
-        static final Linker LINKER = Linker.nativeLinker();
-        static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-        static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-        static final MethodHandle SYSCALL = LINKER.downcallHandle(
-                LINKER.defaultLookup().find("syscall").orElseThrow(),
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
-                Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
-    }
 
     private static final boolean ARM = "aarch64".equals(System.getProperty("os.arch"));
 
@@ -76,15 +60,7 @@ public final class Fs {
     public static final long STATX_ATTR_MOUNT_ROOT = 0x2000;
 
     private static long sys(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(Native.CAPTURE);
-            long r = (long) Native.SYSCALL.invokeExact(st, nr, a1, a2, a3, a4, a5, a6);
-            return r == -1 ? -(int) Native.ERRNO.get(st, 0L) : r;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return Libc.sys6(nr, a1, a2, a3, a4, a5, a6);
     }
 
     private static long sys(long nr, long a1, long a2, long a3) {
