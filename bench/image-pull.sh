@@ -11,8 +11,8 @@
 # then N pulls in one warm JVM (what a daemon does), and prints the medians and the ratios
 # kurma/skopeo. A cold JVM spends about a second loading and warming up java.net.http and the
 # TLS classes before the first byte; the warm number is the transfer path itself.
-# `umoci unpack` of skopeo's copy is timed too, as the reference for the unpack half that
-# kurma's snapshot code adds (not on this branch).
+# `umoci unpack` of skopeo's copy is timed too, as the reference for the unpack half;
+# bench/image-bench.sh times both halves as bin/kurma commands.
 # Needs: docker-registry, skopeo, umoci (apt-get install -y docker-registry skopeo umoci).
 set -euo pipefail
 export LC_ALL=C
@@ -28,48 +28,30 @@ if [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]; then export JAVA_HOME=/usr
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 JAVAC=${JAVA_HOME:+$JAVA_HOME/bin/}javac
 
+. "$repo/bench/registry.sh"
 work=$(mktemp -d /tmp/kurma-image-bench.XXXXXX)
-reg_pid=
 cleanup() {
-    if [ -n "$reg_pid" ]; then kill "$reg_pid" 2>/dev/null || true; wait "$reg_pid" 2>/dev/null || true; fi
+    stop_registry
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 cd "$repo"
 ./build.sh
-MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow" mvn -q -B -ntp -pl kurma-image dependency:build-classpath \
-    -Dmdep.outputFile="$work/cp.txt" >/dev/null
+# In the reactor (-am), so that kurma-spec and kurma-sys resolve to their target/classes
+# without being installed; kurma-image, built last, writes the file last.
+if ! MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow" mvn -q -B -ntp -pl kurma-image -am compile dependency:build-classpath \
+        -Dmdep.outputFile="$work/cp.txt" >"$work/mvn.log" 2>&1; then
+    cat "$work/mvn.log" >&2
+    exit 1
+fi
 cp="$repo/kurma-image/target/classes:$(cat "$work/cp.txt")"
 mkdir -p "$work/classes"
 "$JAVAC" -d "$work/classes" -cp "$cp" bench/ImagePullBench.java
 cp="$work/classes:$cp"
 
-# a free loopback port: one nothing answers on
-while :; do
-    port=$(( 20000 + RANDOM % 40000 ))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-done
-mkdir -p "$work/registry"
-cat > "$work/registry.yml" <<YML
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $work/registry
-http:
-  addr: 127.0.0.1:$port
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 100); do
-    curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-ref="127.0.0.1:$port/bench/layers:v1"
+start_registry "$work"
+ref="127.0.0.1:$REG_PORT/bench/layers:v1"
 "$JAVA" -cp "$cp" ImagePullBench push "$ref" "$LAYERS" "$MIB"
 size=$(du -sm "$work/registry" | cut -f1)
 echo "image: $LAYERS gzip layers of ~$MIB MiB each, $size MiB in the registry" >&2

@@ -40,7 +40,8 @@ public final class Main {
     private final PrintStream out;
     private final PrintStream err;
 
-    private Main(PrintStream out, PrintStream err) {
+    /** Also used by {@link Train}, which runs commands in-process with its own streams. */
+    Main(PrintStream out, PrintStream err) {
         this.out = out;
         this.err = err;
     }

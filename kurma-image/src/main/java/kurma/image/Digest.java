@@ -119,4 +119,17 @@ public record Digest(String algorithm, String hex) implements Comparable<Digest>
     public String toString() {
         return algorithm + ":" + hex;
     }
+
+    // Written out, not generated: a record's equals and hashCode are bound on first use by an
+    // invokedynamic bootstrap that spins classes at run time, which the AOT cache cannot hold;
+    // bin/kurma compares digests in nearly every command and paid some milliseconds for it.
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Digest d && algorithm.equals(d.algorithm) && hex.equals(d.hex);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * algorithm.hashCode() + hex.hashCode();
+    }
 }
