@@ -48,18 +48,7 @@ final class NotifySocket implements AutoCloseable {
         Path sock = dir.resolve("notify.sock");
         try {
             Files.deleteIfExists(sock);
-            int fd;
-            if (sock.toString().length() < 108) {
-                fd = Libc.unixDatagram(sock.toString());
-            } else {
-                // Too long for sun_path: bind through the directory's fd instead.
-                int d = Libc.openDirectory(dir.toString());
-                try {
-                    fd = Libc.unixDatagram("/proc/self/fd/" + d + "/notify.sock");
-                } finally {
-                    Libc.close(d);
-                }
-            }
+            int fd = Libc.unixDatagram(sock.toString()); // a path too long for sun_path is bound through its directory
             // Any user in the container may notify, as with runc.
             Files.setPosixFilePermissions(sock, PosixFilePermissions.fromString("rwxrwxrwx"));
             return new NotifySocket(fd, host);

@@ -109,7 +109,24 @@ public final class Libc {
 
     /** A new unix datagram socket, bound to path (a leading '@' names an abstract address) unless path is null. */
     public static int unixDatagram(String path) {
-        long fd = sys(SYS_SOCKET, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        return unixSocket(SOCK_DGRAM, path);
+    }
+
+    /**
+     * A new unix socket of {@code type} (close-on-exec), bound to path unless it is null. A path
+     * too long for sun_path (108 bytes) is bound through an fd of its directory.
+     */
+    static int unixSocket(long type, String path) {
+        if (path != null && !path.startsWith("@") && path.getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= 108) {
+            int slash = path.lastIndexOf('/');
+            int dir = openDirectory(slash <= 0 ? "/" : path.substring(0, slash));
+            try {
+                return unixSocket(type, "/proc/self/fd/" + dir + "/" + path.substring(slash + 1));
+            } finally {
+                close(dir);
+            }
+        }
+        long fd = sys(SYS_SOCKET, AF_UNIX, type | SOCK_CLOEXEC, 0);
         if (fd < 0) throw new SysException("socket", (int) -fd);
         if (path != null) {
             try (Arena a = Arena.ofConfined()) {

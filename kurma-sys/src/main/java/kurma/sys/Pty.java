@@ -3,11 +3,9 @@ package kurma.sys;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 
 /**
  * What relaying a container's terminal takes from the kernel: a unix stream socket to receive
@@ -20,37 +18,20 @@ public final class Pty {
 
     private static final boolean ARM = "aarch64".equals(System.getProperty("os.arch"));
     private static final long SYS_READ = ARM ? 63 : 0, SYS_WRITE = ARM ? 64 : 1, SYS_IOCTL = ARM ? 29 : 16,
-            SYS_SOCKET = ARM ? 198 : 41, SYS_BIND = ARM ? 200 : 49, SYS_LISTEN = ARM ? 201 : 50,
+            SYS_LISTEN = ARM ? 201 : 50,
             SYS_ACCEPT4 = ARM ? 242 : 288, SYS_RECVMSG = ARM ? 212 : 47, SYS_CLOSE = ARM ? 57 : 3;
     private static final long TCGETS = 0x5401, TCSETS = 0x5402, TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414;
     private static final long SOCK_CLOEXEC = 02000000;
 
     /** A listening unix stream socket at path (one longer than sun_path is bound through its directory's fd). */
     public static int listen(String path) {
-        if (path.getBytes(StandardCharsets.UTF_8).length >= 108) {
-            int slash = path.lastIndexOf('/');
-            int dir = Libc.openDirectory(slash <= 0 ? "/" : path.substring(0, slash));
-            try {
-                return listen("/proc/self/fd/" + dir + "/" + path.substring(slash + 1));
-            } finally {
-                Libc.close(dir);
-            }
+        int fd = Libc.unixSocket(1 /* SOCK_STREAM */, path);
+        long r = Libc.sys6(SYS_LISTEN, fd, 1, 0, 0, 0, 0);
+        if (r < 0) {
+            Libc.close(fd);
+            throw new SysException("listen on " + path, (int) -r);
         }
-        byte[] p = path.getBytes(StandardCharsets.UTF_8);
-        long fd = Libc.sys6(SYS_SOCKET, 1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | SOCK_CLOEXEC, 0, 0, 0, 0);
-        if (fd < 0) throw new SysException("socket", (int) -fd);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment sa = a.allocate(110);
-            sa.set(JAVA_SHORT, 0, (short) 1);
-            MemorySegment.copy(p, 0, sa, JAVA_BYTE, 2, p.length);
-            long r = Libc.sys6(SYS_BIND, fd, sa.address(), 110, 0, 0, 0);
-            if (r == 0) r = Libc.sys6(SYS_LISTEN, fd, 1, 0, 0, 0, 0);
-            if (r < 0) {
-                Libc.close((int) fd);
-                throw new SysException("listen on " + path, (int) -r);
-            }
-        }
-        return (int) fd;
+        return fd;
     }
 
     /** Accepts one connection on a listening socket and returns the fd it sends (SCM_RIGHTS). */
