@@ -283,25 +283,17 @@ final class ContainerCommands {
         boolean all = f.has("all");
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"});
-        if (Files.isDirectory(containersDir())) {
-            try (var dirs = Files.newDirectoryStream(containersDir())) {
-                for (Path d : dirs) {
-                    ContainerRecord r = ContainerRecord.read(d);
-                    if (r == null) continue;
-                    String st = status(d);
-                    if (!all && !st.equals("running") && !st.equals("paused")) continue;
-                    if (f.has("quiet")) {
-                        out.println(r.id().substring(0, 12));
-                        continue;
-                    }
-                    String cmd = String.join(" ", r.command());
-                    if (cmd.length() > 30) cmd = cmd.substring(0, 27) + "...";
-                    rows.add(new String[] {r.id().substring(0, 12), familiar(r.image()), "\"" + cmd + "\"", ago(r.created()), st,
-                        r.name()});
-                }
-            } catch (IOException e) {
-                throw new CmdException("cannot list " + containersDir() + ": " + e.getMessage());
+        for (Map.Entry<Path, ContainerRecord> e : records().entrySet()) {
+            ContainerRecord r = e.getValue();
+            String st = status(e.getKey());
+            if (!all && !st.equals("running") && !st.equals("paused")) continue;
+            if (f.has("quiet")) {
+                out.println(r.id().substring(0, 12));
+                continue;
             }
+            String cmd = String.join(" ", r.command());
+            if (cmd.length() > 30) cmd = cmd.substring(0, 27) + "...";
+            rows.add(new String[] {r.id().substring(0, 12), familiar(r.image()), "\"" + cmd + "\"", ago(r.created()), st, r.name()});
         }
         if (!f.has("quiet")) Table.print(out, rows);
         return 0;
@@ -388,14 +380,14 @@ final class ContainerCommands {
         return 0;
     }
 
-    /** The chain ids every container still uses: their snapshots survive image prune. */
-    List<String> usedChainIds() {
-        List<String> out = new ArrayList<>();
+    /** Every container directory with its record; one being made or removed (no record yet or any more) is skipped. */
+    private Map<Path, ContainerRecord> records() {
+        Map<Path, ContainerRecord> out = new LinkedHashMap<>();
         if (!Files.isDirectory(containersDir())) return out;
         try (var dirs = Files.newDirectoryStream(containersDir())) {
             for (Path d : dirs) {
                 ContainerRecord r = ContainerRecord.read(d);
-                if (r != null) out.addAll(r.chainIds());
+                if (r != null) out.put(d, r);
             }
         } catch (IOException e) {
             throw new CmdException("cannot list " + containersDir() + ": " + e.getMessage());
@@ -403,18 +395,17 @@ final class ContainerCommands {
         return out;
     }
 
+    /** The chain ids every container still uses: their snapshots survive image prune. */
+    List<String> usedChainIds() {
+        List<String> out = new ArrayList<>();
+        for (ContainerRecord r : records().values()) out.addAll(r.chainIds());
+        return out;
+    }
+
     /** Image ids used by containers (an image in use is not removed without --force). */
     List<String> usedImageIds() {
         List<String> out = new ArrayList<>();
-        if (!Files.isDirectory(containersDir())) return out;
-        try (var dirs = Files.newDirectoryStream(containersDir())) {
-            for (Path d : dirs) {
-                ContainerRecord r = ContainerRecord.read(d);
-                if (r != null) out.add(r.imageId());
-            }
-        } catch (IOException e) {
-            throw new CmdException("cannot list " + containersDir() + ": " + e.getMessage());
-        }
+        for (ContainerRecord r : records().values()) out.add(r.imageId());
         return out;
     }
 }

@@ -97,12 +97,7 @@ public final class Containers {
         boolean notify = NotifySocket.host() != null && spec.process() != null;
         if (notify) {
             // The container gets a socket of its own (see NotifySocket), not the caller's.
-            List<String> env = new ArrayList<>();
-            for (String e : spec.process().env()) if (!e.startsWith("NOTIFY_SOCKET=")) env.add(e);
-            env.add("NOTIFY_SOCKET=" + NotifySocket.CONTAINER_PATH);
-            Spec.Process p = spec.process();
-            spec = spec.withProcess(new Spec.Process(p.terminal(), p.user(), p.args(), List.copyOf(env), p.cwd(),
-                    p.capabilities(), p.rlimits(), p.noNewPrivileges(), p.oomScoreAdj(), p.consoleSize()));
+            spec = spec.withProcess(spec.process().withVariable("NOTIFY_SOCKET", NotifySocket.CONTAINER_PATH));
         }
         TerminalRelay relay = null;
         if (monitor && spec.process() != null && spec.process().terminal() && opts.consoleSocket() == null) {
@@ -113,16 +108,15 @@ public final class Containers {
                     opts.listenFds(), opts.detached());
         }
         try {
-            return launch(id, bundleDir, spec, opts, monitor, pending, relay);
+            return launch(id, bundleDir, spec, opts, monitor, notify, pending, relay);
         } catch (RuntimeException e) {
             if (relay != null) relay.close();
             throw e;
         }
     }
 
-    private Launched launch(String id, Path bundleDir, Spec spec, CreateOptions opts, boolean monitor,
+    private Launched launch(String id, Path bundleDir, Spec spec, CreateOptions opts, boolean monitor, boolean notify,
             Stage2.Pending pending, TerminalRelay relay) {
-        boolean notify = NotifySocket.host() != null && spec.process() != null;
         if (spec.process() != null) checkConsole(spec.process().terminal(), opts.consoleSocket(), monitor);
         Path rootfs = bundleDir.resolve(spec.root().path()).normalize();
         if (!Files.isDirectory(rootfs)) {

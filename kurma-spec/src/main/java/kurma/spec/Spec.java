@@ -58,6 +58,14 @@ public record Spec(
             return new Process(terminal, user, args, List.copyOf(all), cwd, capabilities, rlimits, noNewPrivileges,
                     oomScoreAdj, consoleSize);
         }
+
+        /** This process with {@code name} set to {@code value}, in place of any value it had. */
+        public Process withVariable(String name, String value) {
+            List<String> kept = new ArrayList<>();
+            for (String e : env) if (!e.startsWith(name + "=")) kept.add(e);
+            return new Process(terminal, user, args, List.copyOf(kept), cwd, capabilities, rlimits, noNewPrivileges,
+                    oomScoreAdj, consoleSize).withEnv(List.of(name + "=" + value));
+        }
     }
 
     /** process.consoleSize: the terminal's initial size, in characters. */
