@@ -89,7 +89,9 @@ public record Cgroup(List<Dir> dirs) {
 
     private static void mkdirs(Path mount, Path leaf, List<Path> created) throws IOException {
         List<Path> missing = new ArrayList<>();
-        for (Path p = leaf; p != null && p.startsWith(mount) && !Files.isDirectory(p); p = p.getParent()) {
+        // java.io.File: a missing directory is the common case here, and NIO reports it by
+        // building an exception (costly in the CLI's short-lived, interpreted JVM).
+        for (Path p = leaf; p != null && p.startsWith(mount) && !p.toFile().isDirectory(); p = p.getParent()) {
             missing.addFirst(p);
         }
         for (Path p : missing) {

@@ -73,6 +73,8 @@ public final class PlanCompiler {
     private final Context ctx;
     private final Spec spec;
     private final Plan plan;
+    /** Container paths checked against the rootfs (null for exec: no rootfs to set up). */
+    private final RootPath paths;
 
     private PlanCompiler(Context ctx) {
         this(ctx, new Plan());
@@ -82,6 +84,7 @@ public final class PlanCompiler {
         this.ctx = ctx;
         this.spec = ctx.spec();
         this.plan = plan;
+        this.paths = ctx.rootfs() == null ? null : new RootPath(ctx.rootfs());
     }
 
     public static Plan compile(Context ctx) {
@@ -352,11 +355,10 @@ public final class PlanCompiler {
 
         boolean devFromHost = false;
         for (Spec.Mount m : spec.mounts()) {
-            if (RootPath.relative(ctx.rootfs(), m.destination(), "mount destination").equals("dev")
-                    && MountOptions.parse(m.type(), m.options()).bind()) {
-                devFromHost = true;
-            }
-            mount(m);
+            String dest = paths.relative(m.destination(), "mount destination");
+            MountOptions o = MountOptions.parse(m.type(), m.options());
+            if (dest.equals("dev") && o.bind()) devFromHost = true;
+            mount(m, dest, o);
         }
         if (!devFromHost) devices(linux);
         if (ctx.notifyDir() != null) {
@@ -410,9 +412,8 @@ public final class PlanCompiler {
         return p;
     }
 
-    private void mount(Spec.Mount m) {
-        String dest = RootPath.relative(ctx.rootfs(), m.destination(), "mount destination");
-        MountOptions o = MountOptions.parse(m.type(), m.options());
+    /** A mount of the config on dest (below the rootfs), with its parsed options. */
+    private void mount(Spec.Mount m, String dest, MountOptions o) {
         if (m.type().equals("cgroup") || m.type().equals("cgroup2")) {
             cgroupMount(dest, o);
             return;
@@ -486,7 +487,7 @@ public final class PlanCompiler {
         for (Spec.Device d : DEFAULT_DEVICES) all.put(d.path(), d);
         for (Spec.Device d : linux.devices()) all.put(d.path(), d);
         for (Spec.Device d : all.values()) {
-            String rel = RootPath.relative(ctx.rootfs(), d.path(), "linux.devices path");
+            String rel = paths.relative(d.path(), "linux.devices path");
             long type = switch (d.type()) {
                 case "c", "u" -> S_IFCHR;
                 case "b" -> S_IFBLK;

@@ -4,10 +4,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import kurma.spec.ConfigException;
 
@@ -22,12 +25,25 @@ import kurma.spec.ConfigException;
  * cannot lead out of the rootfs.
  */
 public final class RootPath {
-    private RootPath() {}
-
     private static final int MAX_LINKS = 40;
+    /** What {@link #look} found for a path that is not a symlink; never a link target (no NUL there). */
+    private static final String MISSING = "\0missing", NOT_A_LINK = "\0present";
+
+    private final Path rootfs;
+    /**
+     * lstat results by path below the rootfs: a symlink's target, MISSING or NOT_A_LINK. One
+     * container asks about the same dev/ and sys/ again and again (mounts, devices), and each
+     * look costs a system call and, for a missing file, a Java exception.
+     */
+    private final Map<String, String> seen = new HashMap<>();
+
+    /** Checks paths against this rootfs, as the host sees it now. */
+    public RootPath(Path rootfs) {
+        this.rootfs = rootfs;
+    }
 
     /** Returns the path relative to the rootfs ("dev/shm"), or throws if it escapes. */
-    public static String relative(Path rootfs, String containerPath, String what) {
+    public String relative(String containerPath, String what) {
         Deque<String> todo = new ArrayDeque<>(split(containerPath));
         List<String> done = new ArrayList<>(); // resolved components, below the rootfs
         int links = 0;
@@ -43,23 +59,14 @@ public final class RootPath {
                 done.removeLast();
                 continue;
             }
-            Path here = rootfs.resolve(String.join("/", done)).resolve(c);
-            if (Files.isSymbolicLink(here)) {
-                if (++links > MAX_LINKS) throw new ConfigException(what + " \"" + containerPath + "\": too many symlinks");
-                String target;
-                try {
-                    target = Files.readSymbolicLink(here).toString();
-                } catch (IOException e) {
-                    throw new ConfigException(what + " \"" + containerPath + "\": cannot read symlink: " + e.getMessage());
-                }
-                List<String> t = split(target);
-                for (int i = t.size() - 1; i >= 0; i--) todo.addFirst(t.get(i));
-                if (target.startsWith("/")) done.clear();
-                followed = true;
+            String here = done.isEmpty() ? c : String.join("/", done) + "/" + c;
+            String found = look(here);
+            if (found == NOT_A_LINK) {
+                done.add(c);
                 continue;
             }
-            done.add(c);
-            if (!Files.exists(here, LinkOption.NOFOLLOW_LINKS)) {
+            if (found == MISSING) {
+                done.add(c);
                 // Nothing below a missing component can be a symlink yet.
                 while (!todo.isEmpty()) {
                     String rest = todo.pollFirst();
@@ -73,11 +80,33 @@ public final class RootPath {
                         done.add(rest);
                     }
                 }
+                continue;
             }
+            if (++links > MAX_LINKS) throw new ConfigException(what + " \"" + containerPath + "\": too many symlinks");
+            List<String> t = split(found);
+            for (int i = t.size() - 1; i >= 0; i--) todo.addFirst(t.get(i));
+            if (found.startsWith("/")) done.clear();
+            followed = true;
         }
         // stage2 resolves the path as written (in root); the resolved form only served the check.
         String rel = String.join("/", normalizeWritten(containerPath));
         return rel.isEmpty() ? "." : rel;
+    }
+
+    /** A symlink's target, or MISSING, or NOT_A_LINK (compare by identity). */
+    private String look(String rel) {
+        String known = seen.get(rel);
+        if (known != null) return known;
+        Path p = rootfs.resolve(rel);
+        String found;
+        try {
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            found = a.isSymbolicLink() ? Files.readSymbolicLink(p).toString() : NOT_A_LINK;
+        } catch (IOException e) {
+            found = MISSING; // or unreadable: nothing we could follow
+        }
+        seen.put(rel, found);
+        return found;
     }
 
     private static List<String> normalizeWritten(String p) {
