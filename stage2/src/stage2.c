@@ -40,7 +40,7 @@
 #endif
 
 #define PLAN_MAGIC   0x324d524bU /* "KRM2" */
-#define PLAN_VERSION 1
+#define PLAN_VERSION 2
 #define MAX_ARG_LEN  (1U << 20)
 
 enum { MSG_PID = 1, MSG_READY = 2, MSG_ERROR = 3, MSG_EXIT = 4, MSG_SYNC = 5 };
@@ -78,7 +78,7 @@ struct arg { char *s; uint64_t u; };   /* s: NUL-terminated string (for 'b': the
 struct op { unsigned code, argc; struct arg *a; };
 
 /* in_fd: the plan pipe; out_fd: the message pipe; own_fds: the first fd number that is not the
-   container's (3 + PRESERVE_FDS). */
+   container's (3 + the plan's fd count). */
 static int in_fd = -1, out_fd = -1, own_fds = 3, root_fd = -1, state_fd = -1;
 static int cgroup_fd = -1;             /* OPEN_CGROUP: where the next FORK's child is born */
 static int console_fd = -1;            /* CONSOLE_SOCKET: where CONSOLE sends the pty master */
@@ -1224,36 +1224,39 @@ static void take_fds(pid_t parent)
 
 int main(int argc, char **argv)
 {
-	unsigned char hdr[16], *body;
-	uint32_t count, len;
+	unsigned char hdr[20], *body;
+	uint32_t count, len, preserve;
 	struct op *ops;
-	long parent = argc == 3 ? parse_num(argv[1]) : -1;
-	long preserve = argc == 3 ? parse_num(argv[2]) : -1;
+	long parent = argc == 2 ? parse_num(argv[1]) : -1;
 
 	reset_signals();
-	if (parent < 1 || preserve < 0 || preserve > 65536 || fcntl(0, F_GETFD) < 0 || fcntl(1, F_GETFD) < 0) {
-		fputs("usage: kurma-stage2 PARENT_PID PRESERVE_FDS (fd 0: plan pipe, fd 1: message pipe)\n", stderr);
+	if (parent < 1 || fcntl(0, F_GETFD) < 0 || fcntl(1, F_GETFD) < 0) {
+		fputs("usage: kurma-stage2 PARENT_PID (fd 0: plan pipe, fd 1: message pipe)\n", stderr);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	own_fds = 3 + (int)preserve;
+	in_fd = 0; /* until take_fds moves the pipes above the container's fds */
 	out_fd = 1; /* until take_fds: start-up errors still reach the JVM */
 
 	/* Start-up failures come before any op, hence op_index -1. */
 	if (prctl(PR_SET_DUMPABLE, 0UL, 0UL, 0UL, 0UL) < 0) /* again in the copy: exec resets it */
 		die(-1, errno);
 	reexec_sealed(argv);
-	if (close_range((unsigned)own_fds, ~0U, 0) < 0) /* nothing but 0-2 should be here anyway */
+	if (close_range(3, ~0U, 0) < 0) /* nothing but 0-2 should be here anyway */
 		die(-1, errno);
-	take_fds((pid_t)parent);
 
+	/* The header says how many fds the container gets besides 0-2: only then can they be taken. */
 	if (read_full(hdr, sizeof hdr) < 0)
 		die(-1, errno);
-	count = get32(hdr + 8);
-	len = get32(hdr + 12);
+	preserve = get32(hdr + 8);
+	count = get32(hdr + 12);
+	len = get32(hdr + 16);
 	/* Every op takes at least 4 bytes, which also bounds the op table we allocate. */
-	if (get32(hdr) != PLAN_MAGIC || get32(hdr + 4) != PLAN_VERSION || count > len / 4)
+	if (get32(hdr) != PLAN_MAGIC || get32(hdr + 4) != PLAN_VERSION || preserve > 65536 || count > len / 4)
 		die(-1, EINVAL);
+	own_fds = 3 + (int)preserve;
+	take_fds((pid_t)parent);
+
 	if (!(body = malloc(len ? len : 1)))
 		die(-1, ENOMEM);
 	if (read_full(body, len) < 0)

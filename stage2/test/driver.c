@@ -4,7 +4,7 @@
  *   stage2-driver STAGE2 WORKDIR
  *
  * Builds launch plans in the PLAN.md wire format, runs STAGE2 the way the JVM does
- * ("kurma-stage2 PARENT_PID PRESERVE_FDS", plan pipe at fd 0, message pipe at fd 1; see
+ * ("kurma-stage2 PARENT_PID", plan pipe at fd 0, message pipe at fd 1; see
  * run_raw) and checks the messages, exit statuses and output. WORKDIR is prepared by
  * run.sh: root/ (a busybox rootfs with root/esc -> WORKDIR/escape and root/esc2 ->
  * WORKDIR/escape2, root/WORKDIR/escape present), escape/, escape2/, state/.
@@ -106,14 +106,15 @@ static void add_exec(struct plan *p, ...)
 	p->ops++;
 }
 
-static struct plan new_plan(void) { return (struct plan){ .magic = 0x324d524b, .version = 1 }; }
+static struct plan new_plan(void) { return (struct plan){ .magic = 0x324d524b, .version = 2 }; }
 
-/* header + body */
-static unsigned char *wire(struct plan *p, size_t *len)
+/* header (with the number of fds to preserve) + body */
+static unsigned char *wire(struct plan *p, uint32_t preserve, size_t *len)
 {
 	struct plan w = new_plan();
 	put32(&w, p->magic);
 	put32(&w, p->version);
+	put32(&w, preserve);
 	put32(&w, p->ops);
 	put32(&w, p->len);
 	put(&w, p->b, p->len);
@@ -149,7 +150,8 @@ struct result {
 };
 
 struct opts {
-	int preserve;       /* PRESERVE_FDS: the driver holds pfds[i] at 3+i during the run */
+	int preserve;       /* the plan's fd count: the driver holds pfds[i] at 3+i during the run */
+	uint32_t hdr_preserve; /* a different count in the header (malformed plans) */
 	const int *pfds;    /* ... (-1: that number is left closed); NULL: /dev/null for each */
 	int stdin_fd;       /* held at the driver's fd 0 during the run; 0: /dev/null */
 	int leak;           /* the spawner leaves non-CLOEXEC /dev/null at 3..3+N-1 and above */
@@ -236,7 +238,7 @@ static int run_raw(const unsigned char *plan, size_t len, struct result *r, cons
 	static int runs;
 	int plan_p[2], msg[2], err[2], at[3 + MAX_PRESERVE], src[3 + MAX_PRESERVE], saved[3 + MAX_PRESERVE];
 	int nfd, memfd, nul, preserve;
-	char name[64], parent_s[16], preserve_s[16];
+	char name[64], parent_s[16];
 	unsigned char mbuf[16];
 	size_t mlen = 0, sent = 0, want;
 	pid_t holder = 0, parent = getpid();
@@ -290,7 +292,6 @@ static int run_raw(const unsigned char *plan, size_t len, struct result *r, cons
 	link_name(msg[0], r->msg_name, sizeof r->msg_name);
 	link_name(err[0], r->err_name, sizeof r->err_name);
 	snprintf(parent_s, sizeof parent_s, "%d", (int)parent);
-	snprintf(preserve_s, sizeof preserve_s, "%d", preserve);
 
 	r->pid = fork();
 	if (r->pid < 0)
@@ -329,7 +330,7 @@ static int run_raw(const unsigned char *plan, size_t len, struct result *r, cons
 				v[i + 1] = o->args[i];
 			execv(stage2, (char **)v);
 		} else {
-			execl(stage2, "kurma-stage2", parent_s, preserve_s, (char *)NULL);
+			execl(stage2, "kurma-stage2", parent_s, (char *)NULL);
 		}
 		_exit(126);
 	}
@@ -420,7 +421,7 @@ static int run_raw(const unsigned char *plan, size_t len, struct result *r, cons
 static void run(struct plan *p, struct result *r, const struct opts *o)
 {
 	size_t len;
-	unsigned char *w = wire(p, &len);
+	unsigned char *w = wire(p, o && o->hdr_preserve ? o->hdr_preserve : o ? (uint32_t)o->preserve : 0, &len);
 	run_raw(w, len, r, o);
 	free(w);
 	free(p->b);
@@ -510,12 +511,17 @@ static void t_malformed(void)
 	p = new_plan(); p.magic = 0x12345678; add(&p, SETSID, "");
 	run(&p, &r, NULL); expect_error(&r, -1, EINVAL); end(&r);
 
-	begin("malformed: bad version");
-	p = new_plan(); p.version = 2; add(&p, SETSID, "");
+	begin("malformed: bad version (1: the header without an fd count)");
+	p = new_plan(); p.version = 1; add(&p, SETSID, "");
 	run(&p, &r, NULL); expect_error(&r, -1, EINVAL); end(&r);
 
+	begin("malformed: more than 65536 fds to preserve");
+	{ struct opts t = { .hdr_preserve = 65537 };
+	  p = new_plan(); add(&p, SETSID, "");
+	  run(&p, &r, &t); expect_error(&r, -1, EINVAL); end(&r); }
+
 	begin("malformed: short header then EOF");
-	{ unsigned char h[8] = { 0x4b, 0x52, 0x4d, 0x32, 1, 0, 0, 0 }; struct opts t = { .truncate = 8 };
+	{ unsigned char h[8] = { 0x4b, 0x52, 0x4d, 0x32, 2, 0, 0, 0 }; struct opts t = { .truncate = 8 };
 	  run_raw(h, 8, &r, &t); expect_error(&r, -1, EINVAL); end(&r); }
 
 	begin("malformed: truncated body");
@@ -955,11 +961,9 @@ static void t_invocation(void)
 	char me[16], dead[16];
 	pid_t gone;
 	const char *const bad[][4] = {
-		{ NULL }, { me, NULL }, { me, "0", "0", NULL },                             /* argc */
-		{ "abc", "0", NULL }, { "0", "0", NULL }, { "", "0", NULL }, { "-1", "0", NULL },
-		{ "99999999999", "0", NULL }, { "1x", "0", NULL },                           /* pid */
-		{ me, "x", NULL }, { me, "", NULL }, { me, "-1", NULL }, { me, "65537", NULL },
-		{ me, "99999999999", NULL },                                                  /* count */
+		{ NULL }, { me, "0", NULL },                                                 /* argc */
+		{ "abc", NULL }, { "0", NULL }, { "", NULL }, { "-1", NULL },
+		{ "99999999999", NULL }, { "1x", NULL },                                     /* pid */
 	};
 
 	snprintf(me, sizeof me, "%d", (int)getpid());
@@ -969,12 +973,12 @@ static void t_invocation(void)
 	expect_clean(&r, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
 	end(&r);
 
-	begin("invocation: wrong argc, bad PARENT_PID, bad PRESERVE_FDS exit 2 without a message");
+	begin("invocation: wrong argc, bad PARENT_PID exit 2 without a message");
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		struct opts b = { .args = bad[i] };
 		p = new_plan();
 		run(&p, &r, &b);
-		CHECK(r.nmsg == 0 && exited(r.status, 2) && strstr(r.err, "usage: kurma-stage2 PARENT_PID PRESERVE_FDS"),
+		CHECK(r.nmsg == 0 && exited(r.status, 2) && strstr(r.err, "usage: kurma-stage2 PARENT_PID"),
 		      "arguments #%zu: status %#x", i, r.status);
 	}
 	end(&r);
@@ -994,7 +998,7 @@ static void t_invocation(void)
 	waitpid(gone, NULL, 0);
 	snprintf(dead, sizeof dead, "%d", (int)gone);
 	{
-		const char *const args[] = { dead, "0", NULL };
+		const char *const args[] = { dead, NULL };
 		struct opts b = { .args = args };
 		p = new_plan();
 		run(&p, &r, &b);

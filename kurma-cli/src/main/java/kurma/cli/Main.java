@@ -13,6 +13,7 @@ import java.util.Map;
 
 import kurma.runtime.Containers;
 import kurma.runtime.KurmaException;
+import kurma.runtime.Stage2Spares;
 import kurma.spec.DefaultSpec;
 import kurma.spec.Json;
 
@@ -52,16 +53,22 @@ public final class Main {
 
     private final PrintStream out;
     private final PrintStream err;
+    /**
+     * stage2 processes the launcher started for this JVM; null: read them from the launcher's
+     * property (the training shares one set among its many runs).
+     */
+    private final Stage2Spares spares;
     private Log log;
 
-    private Main(PrintStream out, PrintStream err) {
+    private Main(PrintStream out, PrintStream err, Stage2Spares spares) {
         this.out = out;
         this.err = err;
+        this.spares = spares;
         this.log = new Log(null, "text", false, err);
     }
 
     public static void main(String[] argv) {
-        int code = new Main(System.out, System.err).run(List.of(argv));
+        int code = new Main(System.out, System.err, null).run(List.of(argv));
         System.out.flush();
         System.err.flush();
         // halt, not exit: System.exit initialises the JDK's logging to record the exit, which
@@ -85,7 +92,8 @@ public final class Main {
             Path root = Path.of(global.value("root") != null ? global.value("root") : "/run/kurma");
             String cmd = global.positional.getFirst();
             List<String> rest = global.positional.subList(1, global.positional.size());
-            return command(cmd, rest, new Containers(root, log, log.debugging()));
+            Stage2Spares stage2s = spares != null ? spares : Stage2Spares.fromLauncher();
+            return command(cmd, rest, new Containers(root, log, log.debugging(), stage2s));
         } catch (UsageException e) {
             log.error(e.getMessage());
             return 2;
@@ -448,8 +456,8 @@ public final class Main {
     }
 
     /** Exposed for the AOT training run; see {@link Train}. */
-    static int runForTraining(String... argv) {
-        return new Main(new PrintStream(PrintStream.nullOutputStream()), new PrintStream(PrintStream.nullOutputStream()))
-                .run(Arrays.asList(argv));
+    static int runForTraining(Stage2Spares spares, String... argv) {
+        return new Main(new PrintStream(PrintStream.nullOutputStream()), new PrintStream(PrintStream.nullOutputStream()),
+                spares).run(Arrays.asList(argv));
     }
 }

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 
 import kurma.cgroups.Cgroup;
 import kurma.cgroups.CgroupHost;
+import kurma.runtime.Stage2Spares;
 import kurma.runtime.plan.PlanCompiler;
 import kurma.spec.DefaultSpec;
 import kurma.spec.Spec;
@@ -26,15 +27,18 @@ public final class Train {
         // Not createTempDirectory: its SecureRandom would put the security providers in the cache.
         Path tmp = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"),
                 "kurma-train-" + ProcessHandle.current().pid()));
+        // The launcher started a stage2 for each container this starts (KURMA_TRAIN=1), so
+        // that the cache holds the path every real create takes.
+        Stage2Spares spares = Stage2Spares.fromLauncher();
         try {
             Path bundle = tmp.resolve("bundle");
             Path rootfs = Files.createDirectories(bundle.resolve("rootfs"));
             String root = tmp.resolve("root").toString();
-            Main.runForTraining("spec", "--bundle", bundle.toString());
+            Main.runForTraining(spares, "spec", "--bundle", bundle.toString());
             Spec spec = Spec.parse(Files.readString(bundle.resolve("config.json")));
             Cgroup cg = Cgroup.resolve(CgroupHost.detect(), null, "train", Files.readString(Path.of("/proc/self/cgroup")));
             PlanCompiler.compile(new PlanCompiler.Context(spec, bundle, rootfs, tmp.resolve("state"), "exec.fifo", cg,
-                    false, true, 40, null, null, null, null)).encode();
+                    false, true, 40, null, null, null, null)).encode(0);
 
             Path busybox = Path.of("/bin/busybox");
             if (isRoot() && Files.isExecutable(busybox)) {
@@ -47,27 +51,27 @@ public final class Train {
                 Path config = bundle.resolve("config.json");
                 String text = Files.readString(config);
                 Files.writeString(config, text.replace("\"sh\"", "\"/bin/true\""));
-                for (int i = 0; i < 3; i++) Main.runForTraining("--root", root, "run", "--bundle", bundle.toString(), "train-run-" + i);
+                for (int i = 0; i < 3; i++) Main.runForTraining(spares, "--root", root, "run", "--bundle", bundle.toString(), "train-run-" + i);
                 Files.writeString(config, text.replace("\"sh\"", "\"sleep\", \"10\""));
                 for (int i = 0; i < 2; i++) {
                     String id = "train-" + i;
-                    Main.runForTraining("--root", root, "create", "--bundle", bundle.toString(), "--pid-file",
+                    Main.runForTraining(spares, "--root", root, "create", "--bundle", bundle.toString(), "--pid-file",
                             tmp.resolve("pid").toString(), id);
-                    Main.runForTraining("--root", root, "state", id);
-                    Main.runForTraining("--root", root, "start", id);
-                    Main.runForTraining("--root", root, "list", "--format", "json");
-                    Main.runForTraining("--root", root, "delete", "--force", id);
+                    Main.runForTraining(spares, "--root", root, "state", id);
+                    Main.runForTraining(spares, "--root", root, "start", id);
+                    Main.runForTraining(spares, "--root", root, "list", "--format", "json");
+                    Main.runForTraining(spares, "--root", root, "delete", "--force", id);
                 }
                 Files.writeString(config, text.replace("\"sh\"", "\"no-such-program\""));
-                Main.runForTraining("--root", root, "--log-format", "json", "create", "--bundle", bundle.toString(), "train-bad");
+                Main.runForTraining(spares, "--root", root, "--log-format", "json", "create", "--bundle", bundle.toString(), "train-bad");
             } else {
                 // Without root: the spawn path (stage2 fails to take our fds, or is missing) and its errors.
-                Main.runForTraining("--root", root, "run", "--bundle", bundle.toString(), "train-run");
+                Main.runForTraining(spares, "--root", root, "run", "--bundle", bundle.toString(), "train-run");
             }
-            Main.runForTraining("--root", root, "list");
-            Main.runForTraining("--root", root, "state", "missing");
-            Main.runForTraining("--root", root, "--log-format", "json", "delete", "--force", "missing");
-            Main.runForTraining("features");
+            Main.runForTraining(spares, "--root", root, "list");
+            Main.runForTraining(spares, "--root", root, "state", "missing");
+            Main.runForTraining(spares, "--root", root, "--log-format", "json", "delete", "--force", "missing");
+            Main.runForTraining(spares, "features");
         } finally {
             removeTree(tmp);
         }

@@ -29,16 +29,21 @@ public final class Containers {
     private final StateStore store;
     private final RuntimeLog log;
     private final boolean debug;
+    private final Stage2Spares spares;
 
     public Containers(Path root) {
-        this(root, RuntimeLog.STDERR, false);
+        this(root, RuntimeLog.STDERR, false, Stage2Spares.none());
     }
 
-    /** With debug set, create writes the launch plan to the log. */
-    public Containers(Path root, RuntimeLog log, boolean debug) {
+    /**
+     * With debug set, create writes the launch plan to the log. spares: stage2 processes
+     * already started (by the CLI's launcher), used before spawning new ones.
+     */
+    public Containers(Path root, RuntimeLog log, boolean debug, Stage2Spares spares) {
         this.store = new StateStore(root);
         this.log = log;
         this.debug = debug;
+        this.spares = spares;
     }
 
     public StateStore store() {
@@ -79,7 +84,7 @@ public final class Containers {
         StateStore.checkId(id);
         // Spawning takes the JDK ~13 ms of work: do it on a second thread while this one parses
         // and plans; stage2 then prepares itself until its plan arrives. On bad input it is killed.
-        Stage2.Pending stage2 = Stage2.spawnAsync(opts.listenFds() + opts.preserveFds());
+        Stage2.Pending stage2 = Stage2.spawnAsync(opts.listenFds() + opts.preserveFds(), spares);
         try {
             return launch(id, bundle, opts, monitor, stage2);
         } catch (RuntimeException e) {
@@ -154,6 +159,7 @@ public final class Containers {
         } catch (ConfigException e) {
             throw new KurmaException("config.json: " + e.getMessage(), e);
         }
+       
         // A process in the container must not reach this JVM's binary through /proc/PID/exe.
         // Only one sharing our pid namespace can see this process at all; only then is the
         // native call (and its start-up cost) needed.
@@ -174,10 +180,17 @@ public final class Containers {
                     }
                 }
                 createdCgroups = cgroup.create();
+                if (spec.linux().cgroupsPath() == null || spec.linux().cgroupsPath().isEmpty()) {
+                    // The default parent kurma/ stays, as Docker's docker/ does: making and
+                    // removing it with each container would double the cgroup work of a start
+                    // (one directory per hierarchy, ten on a v1 host).
+                    createdCgroups = withoutParents(createdCgroups, cgroup);
+                }
                 // Limits before any process of the container joins: none ever runs unlimited.
                 cgroup.apply(resources);
                 debugPlan("plan", plan);
                 Stage2 launched = pending.get();
+                debugStage2(launched);
                 launched.run(plan, new SyncPoints(id, spec, bundleDir, launched.pid()));
                 // Device rules once the init has made its device nodes (a rule may deny mknod),
                 // before the program runs.
@@ -209,6 +222,17 @@ public final class Containers {
         } catch (kurma.sys.SysException | java.io.UncheckedIOException e) {
             throw new KurmaException(e.getMessage(), e);
         }
+    }
+
+    /** created, less the parents of the container's own directories. */
+    private static List<Path> withoutParents(List<Path> created, Cgroup cgroup) {
+        List<Path> out = new ArrayList<>();
+        for (Path p : created) {
+            boolean parent = false;
+            for (Path leaf : cgroup.leaves()) parent |= p.equals(leaf.getParent());
+            if (!parent) out.add(p);
+        }
+        return out;
     }
 
     /**
@@ -386,11 +410,15 @@ public final class Containers {
             reader.start();
             while (!join(reader, 20)) {
                 if (!ProcStat.alive(s.pid(), s.pidStartTime())) {
-                    // Complete the reader's open ourselves so that it sees end-of-file.
-                    try (var unblock = new java.io.FileOutputStream(fifo.toFile())) {
-                        join(reader, 1000);
+                    // The init is gone: either it never wrote (the reader may still be blocked in
+                    // its open) or it was released and its program already ended. An open of our
+                    // own lets a blocked reader through to end-of-file; read-write, because that
+                    // never blocks on a fifo, even when the reader has already finished.
+                    try (var unblock = new java.io.RandomAccessFile(fifo.toFile(), "rw")) {
+                        // opened and closed: no byte written
                     }
-                    throw new KurmaException("container \"" + id + "\" exited before it could be started");
+                    join(reader, 1000);
+                    break;
                 }
             }
             if (reader.got < 0) throw new KurmaException("container \"" + id + "\" exited before it could be started");
@@ -520,7 +548,9 @@ public final class Containers {
                 throw new KurmaException("exec: " + e.getMessage(), e);
             }
             debugPlan("exec plan", plan);
-            stage2 = Stage2.spawn(opts.preserveFds());
+            stage2 = spares.take(opts.preserveFds());
+            if (stage2 == null) stage2 = Stage2.spawn(opts.preserveFds());
+            debugStage2(stage2);
             stage2.run(plan, null);
         }
         if (opts.pidFile() != null) {
@@ -709,6 +739,10 @@ public final class Containers {
     }
 
     /** --debug: the launch plan, step by step. */
+    private void debugStage2(Stage2 s) {
+        if (debug) log.debug("stage2: pid " + s.pid() + (s.fromLauncher() ? ", started by the launcher" : ", spawned"));
+    }
+
     private void debugPlan(String name, Plan plan) {
         if (!debug) return;
         List<Plan.Step> steps = plan.steps();
@@ -764,18 +798,6 @@ public final class Containers {
             }
             List<String> left = Cgroup.remove(s.cgroupCreatedPaths(), cg.leaves());
             left.retainAll(s.cgroupDirs()); // shared parents may stay
-            // The default parent (kurma/ in each hierarchy) is Kurma's own: whichever container
-            // made it, the last one out removes it. Another container inside keeps it (EBUSY).
-            for (String d : s.cgroupDirs()) {
-                Path parent = Path.of(d).getParent();
-                if (parent != null && parent.getFileName().toString().equals("kurma")) {
-                    try {
-                        Files.deleteIfExists(parent);
-                    } catch (IOException inUse) {
-                        // still holds another container
-                    }
-                }
-            }
             store.remove(id);
             // poststop hooks: after the container is gone; a failure is reported, not fatal.
             runWarning("poststop", s.poststop(), Hooks.state(id, Status.STOPPED, 0, s.bundle(), s.annotations()));

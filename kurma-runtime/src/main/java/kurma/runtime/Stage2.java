@@ -15,9 +15,11 @@ import kurma.sys.Errno;
  * Starts stage2 with a launch plan and follows it to the point where the container waits
  * for {@code start} (stage2/PLAN.md).
  *
- * <p>stage2 is started with {@link ProcessBuilder}: the JDK spawns safely from a threaded
- * JVM, and this path binds no foreign function, which would cost tens of milliseconds on
- * every CLI start. The plan goes down stage2's stdin pipe, messages come back on its stdout
+ * <p>The CLI's launcher (stage2/src/launcher.c) normally starts stage2 before the JVM, for the
+ * commands that need one, and hands its pipes over ({@link Stage2Spares}). Otherwise stage2 is
+ * started here with {@link ProcessBuilder}: the JDK spawns safely from a threaded JVM, and
+ * this path binds no foreign function, which would cost tens of milliseconds on every CLI
+ * start. Either way the plan goes down stage2's stdin pipe, messages come back on its stdout
  * pipe, and stage2 copies the container's stdio and preserved fds from this process itself
  * (pidfd_getfd).
  */
@@ -29,16 +31,31 @@ final class Stage2 {
         byte[] onSync(int point, int initPid);
     }
 
+    /** null for a stage2 the launcher started (no exit status to wait for then). */
     private final Process process;
+    private final long pid;
+    /** How many fds at 3.. the container gets (the plan's header tells stage2). */
+    private final int preserveFds;
     private final OutputStream toStage2;
     private final InputStream fromStage2;
     private Plan plan;
     private int initPid;
 
-    private Stage2(Process process) {
+    private Stage2(Process process, int preserveFds) {
         this.process = process;
+        this.pid = process.pid();
+        this.preserveFds = preserveFds;
         this.toStage2 = process.getOutputStream();
         this.fromStage2 = process.getInputStream();
+    }
+
+    /** One the launcher started: its pid and this process's ends of its pipes. */
+    Stage2(long pid, InputStream fromStage2, OutputStream toStage2, int preserveFds) {
+        this.process = null;
+        this.pid = pid;
+        this.preserveFds = preserveFds;
+        this.toStage2 = toStage2;
+        this.fromStage2 = fromStage2;
     }
 
     static Path binary() {
@@ -62,6 +79,13 @@ final class Stage2 {
             this.thread = new Thread(this, "spawn-stage2");
             thread.setDaemon(true);
             thread.start();
+        }
+
+        /** One already running (the launcher's). */
+        private Pending(Stage2 ready) {
+            this.preserveFds = 0;
+            this.thread = null;
+            this.stage2 = ready;
         }
 
         @Override
@@ -88,7 +112,7 @@ final class Stage2 {
 
         private void join() {
             boolean interrupted = false;
-            while (thread.isAlive()) {
+            while (thread != null && thread.isAlive()) {
                 try {
                     thread.join();
                 } catch (InterruptedException e) {
@@ -103,17 +127,17 @@ final class Stage2 {
      * Starts stage2 on another thread; it prepares itself (sealed re-exec, fds) and then
      * waits for its plan, all while the caller parses and plans.
      */
-    static Pending spawnAsync(int preserveFds) {
-        return new Pending(preserveFds);
+    static Pending spawnAsync(int preserveFds, Stage2Spares spares) {
+        Stage2 ready = spares.take(preserveFds);
+        return ready != null ? new Pending(ready) : new Pending(preserveFds);
     }
 
     static Stage2 spawn(int preserveFds) {
-        ProcessBuilder pb = new ProcessBuilder(binary().toString(), Long.toString(ProcessHandle.current().pid()),
-                Integer.toString(preserveFds));
+        ProcessBuilder pb = new ProcessBuilder(binary().toString(), Long.toString(ProcessHandle.current().pid()));
         pb.environment().clear();
         pb.redirectError(ProcessBuilder.Redirect.INHERIT);
         try {
-            return new Stage2(pb.start());
+            return new Stage2(pb.start(), preserveFds);
         } catch (IOException e) {
             throw new KurmaException("cannot start stage2: " + e.getMessage(), e);
         }
@@ -127,7 +151,7 @@ final class Stage2 {
         this.plan = plan;
         try {
             try {
-                toStage2.write(plan.encode());
+                toStage2.write(plan.encode(preserveFds));
                 toStage2.flush();
             } catch (IOException stage2Gone) {
                 // it died before reading its plan; its message or exit status says why
@@ -152,7 +176,12 @@ final class Stage2 {
 
     /** stage2's first process (the one this JVM spawned). */
     long pid() {
-        return process.pid();
+        return pid;
+    }
+
+    /** Whether the CLI's launcher started this one (rather than this JVM). */
+    boolean fromLauncher() {
+        return process == null;
     }
 
     /** The container's init, as seen from this pid namespace. */
@@ -204,7 +233,8 @@ final class Stage2 {
     /** Kills what stage2 started (or stage2 itself, still waiting for a plan). */
     void abort() {
         if (initPid > 0) Containers.killForcibly(initPid);
-        process.destroyForcibly();
+        if (process != null) process.destroyForcibly();
+        else Containers.killForcibly((int) pid);
         close();
     }
 
@@ -215,7 +245,7 @@ final class Stage2 {
     void runToEnd(Plan plan, byte[] answer) {
         this.plan = plan;
         try {
-            toStage2.write(plan.encode());
+            toStage2.write(plan.encode(preserveFds));
             toStage2.flush();
             for (int[] m = next(); m != null; m = next()) {
                 if (m[0] == MSG_SYNC) answer(answer);
@@ -246,6 +276,7 @@ final class Stage2 {
     private int[] nextOrFail() {
         int[] m = next();
         if (m == null) {
+            if (process == null) throw new KurmaException("stage2 ended unexpectedly");
             int status;
             try {
                 status = process.waitFor();

@@ -31,6 +31,18 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(180)
 class KurmaCommandTest {
+    private static kurma.tests.support.ParentCgroups parents;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void noteParentCgroups() throws Exception {
+        parents = kurma.tests.support.ParentCgroups.snapshot();
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void removeParentCgroups() {
+        if (parents != null) parents.removeMade();
+    }
+
     private static final Duration WAIT = Duration.ofSeconds(60);
     private Path tmp, root, runRoot;
 

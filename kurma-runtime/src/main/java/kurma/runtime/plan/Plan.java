@@ -27,7 +27,7 @@ public final class Plan {
     public record Step(Op op, List<Arg> args, String description) {}
 
     static final int MAGIC = 0x324d524b; // "KRM2"
-    static final int VERSION = 1;
+    static final int VERSION = 2;
 
     private final List<Step> steps = new ArrayList<>();
 
@@ -63,7 +63,11 @@ public final class Plan {
     }
 
     /** The wire form stage2 reads (stage2/PLAN.md). */
-    public byte[] encode() {
+    /**
+     * The plan on the wire (stage2/PLAN.md); preserveFds: how many fds the container gets at
+     * 3.. besides 0-2, taken from the JVM at those numbers.
+     */
+    public byte[] encode(int preserveFds) {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         ByteBuffer small = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
         for (Step s : steps) {
@@ -82,8 +86,8 @@ public final class Plan {
             }
         }
         byte[] b = body.toByteArray();
-        ByteBuffer out = ByteBuffer.allocate(16 + b.length).order(ByteOrder.LITTLE_ENDIAN);
-        out.putInt(MAGIC).putInt(VERSION).putInt(steps.size()).putInt(b.length).put(b);
+        ByteBuffer out = ByteBuffer.allocate(20 + b.length).order(ByteOrder.LITTLE_ENDIAN);
+        out.putInt(MAGIC).putInt(VERSION).putInt(preserveFds).putInt(steps.size()).putInt(b.length).put(b);
         return out.array();
     }
 }

@@ -156,9 +156,10 @@ class PlanCompilerTest {
     @Test
     void encodesTheWireFormat() throws Exception {
         Plan p = compile(DefaultSpec.JSON);
-        ByteBuffer b = ByteBuffer.wrap(p.encode()).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.wrap(p.encode(3)).order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(0x324d524b, b.getInt());
-        assertEquals(1, b.getInt());
+        assertEquals(2, b.getInt());
+        assertEquals(3, b.getInt()); // fds to preserve
         assertEquals(p.steps().size(), b.getInt());
         assertEquals(b.remaining() - 4, b.getInt());
         assertEquals(Op.OPEN_STATE_DIR.code, b.getShort());

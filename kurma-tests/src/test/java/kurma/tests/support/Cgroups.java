@@ -33,6 +33,13 @@ public final class Cgroups {
         return l;
     }
 
+    /** Where each cgroup hierarchy (v1 or v2) is mounted. */
+    public static List<Path> mountPoints() throws IOException {
+        List<Path> out = new ArrayList<>();
+        for (Mount m : mounts()) out.add(m.mountPoint());
+        return out;
+    }
+
     /** hierarchy key (controller list, or "" for v2) -> cgroup path, from /proc/PID/cgroup. */
     private static Map<String, String> membership(String pid) throws IOException {
         Map<String, String> m = new HashMap<>();

@@ -1,5 +1,6 @@
 package kurma.tests.support;
 
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -16,10 +17,17 @@ import java.util.concurrent.TimeUnit;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 public abstract class ContainerTest {
     protected TestEnv env;
+    private static ParentCgroups parents;
 
     @BeforeAll
-    static void prerequisites() {
+    static void prerequisites() throws Exception {
         TestConfig.checkPrerequisites();
+        parents = ParentCgroups.snapshot();
+    }
+
+    @AfterAll
+    static void removeParentCgroups() {
+        if (parents != null) parents.removeMade();
     }
 
     @BeforeEach
