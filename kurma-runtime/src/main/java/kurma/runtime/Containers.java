@@ -150,16 +150,23 @@ public final class Containers {
                 "config.json: ");
         Path dir = store.dir(id);
         PlanCompiler.Seccomp seccomp = seccomp(spec);
-        Plan plan;
+        // Compiling the plan (which looks up paths in the rootfs) and making the cgroup (a
+        // directory in every hierarchy) do not depend on each other: two threads.
+        Compiling compiling = Compiling.start(new PlanCompiler.Context(spec, bundleDir, rootfs, dir, StateStore.FIFO,
+                cgroup, opts.noPivot(), monitor, lastCap(), seccomp, absolute(opts.consoleSocket()),
+                notify ? NotifySocket.dir(dir) : null, opts.detached() == null ? null : new PlanCompiler.Detach("/dev/null",
+                        opts.detached().log().toAbsolutePath().toString(), opts.detached().exitCommand())));
         try {
-            plan = PlanCompiler.compile(new PlanCompiler.Context(spec, bundleDir, rootfs, dir, StateStore.FIFO,
-                    cgroup, opts.noPivot(), monitor, lastCap(), seccomp, absolute(opts.consoleSocket()),
-                    notify ? NotifySocket.dir(dir) : null, opts.detached() == null ? null : new PlanCompiler.Detach("/dev/null",
-                            opts.detached().log().toAbsolutePath().toString(), opts.detached().exitCommand())));
-        } catch (ConfigException e) {
-            throw new KurmaException("config.json: " + e.getMessage(), e);
+            return launch(id, bundleDir, spec, opts, monitor, notify, pending, relay, rootfs, cgroup, resources, compiling);
+        } finally {
+            compiling.await(); // on failure too: nothing of this create outlives it
         }
-       
+    }
+
+    private Launched launch(String id, Path bundleDir, Spec spec, CreateOptions opts, boolean monitor, boolean notify,
+            Stage2.Pending pending, TerminalRelay relay, Path rootfs, Cgroup cgroup, kurma.cgroups.Resources resources,
+            Compiling compiling) {
+        Path dir = store.dir(id);
         // A process in the container must not reach this JVM's binary through /proc/PID/exe.
         // Only one sharing our pid namespace can see this process at all; only then is the
         // native call (and its start-up cost) needed.
@@ -169,6 +176,7 @@ public final class Containers {
         }
 
         List<Path> createdCgroups = List.of();
+        boolean planned = false;
         boolean ok = false;
         try (StateStore.Lock lock = store.create(id)) {
             try {
@@ -186,6 +194,8 @@ public final class Containers {
                     // (one directory per hierarchy, ten on a v1 host).
                     createdCgroups = withoutParents(createdCgroups, cgroup);
                 }
+                Plan plan = compiling.plan(); // a config error: reported before any limit is checked
+                planned = true;
                 // Limits before any process of the container joins: none ever runs unlimited.
                 cgroup.apply(resources);
                 debugPlan("plan", plan);
@@ -214,13 +224,67 @@ public final class Containers {
                     for (int pid : pidsOf(cgroup)) killForcibly(pid);
                     Cgroup.remove(createdCgroups, cgroup.leaves());
                     store.remove(id);
-                    // A failed create continues the lifecycle at destroy, then poststop (runtime-spec).
-                    runWarning("poststop", spec.hooks().poststop(),
-                            Hooks.state(id, Status.STOPPED, 0, bundleDir.toString(), spec.annotations()));
+                    // A failed create continues the lifecycle at destroy, then poststop
+                    // (runtime-spec); a config that does not compile never started one.
+                    if (planned) {
+                        runWarning("poststop", spec.hooks().poststop(),
+                                Hooks.state(id, Status.STOPPED, 0, bundleDir.toString(), spec.annotations()));
+                    }
                 }
             }
         } catch (kurma.sys.SysException | java.io.UncheckedIOException e) {
             throw new KurmaException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The launch plan, compiled on a second thread (a class, not a lambda: a lambda costs a
+     * bootstrap at start-up).
+     */
+    private static final class Compiling extends Thread {
+        private final PlanCompiler.Context ctx;
+        private Plan plan;
+        private RuntimeException failure;
+
+        private Compiling(PlanCompiler.Context ctx) {
+            super("compile-plan");
+            this.ctx = ctx;
+            setDaemon(true);
+        }
+
+        static Compiling start(PlanCompiler.Context ctx) {
+            Compiling c = new Compiling(ctx);
+            c.start();
+            return c;
+        }
+
+        @Override
+        public void run() {
+            try {
+                plan = PlanCompiler.compile(ctx);
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+        }
+
+        void await() {
+            boolean interrupted = false;
+            while (isAlive()) {
+                try {
+                    join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+
+        /** The plan, or the config error that stopped it (join: the thread's writes are visible). */
+        Plan plan() {
+            await();
+            if (failure instanceof ConfigException e) throw new KurmaException("config.json: " + e.getMessage(), e);
+            if (failure != null) throw failure;
+            return plan;
         }
     }
 
