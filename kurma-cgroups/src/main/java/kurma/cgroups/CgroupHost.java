@@ -73,7 +73,8 @@ public record CgroupHost(List<Hierarchy> hierarchies) {
         Set<String> seen = new LinkedHashSet<>();
         for (String line : mountinfo.split("\n")) {
             int dash = line.indexOf(" - ");
-            if (dash < 0) continue;
+            // Only cgroup mounts matter: skip the others before splitting them (start-up).
+            if (dash < 0 || !line.startsWith("cgroup", dash + 3)) continue;
             String[] pre = line.substring(0, dash).split(" ");
             String[] post = line.substring(dash + 3).split(" ");
             if (pre.length < 5 || post.length < 3) continue;

@@ -134,8 +134,11 @@ public final class Containers {
         }
         Cgroup cgroup;
         try {
-            cgroup = Cgroup.resolve(CgroupHost.detect(), spec.linux().cgroupsPath(), id,
-                    kurma.sys.ProcFs.read(Path.of("/proc/self/cgroup")));
+            String path = spec.linux().cgroupsPath();
+            // Only a relative cgroupsPath is taken from our own cgroup.
+            boolean relative = path != null && !path.isEmpty() && !path.startsWith("/");
+            cgroup = Cgroup.resolve(CgroupHost.detect(), path, id,
+                    relative ? kurma.sys.ProcFs.read(Path.of("/proc/self/cgroup")) : "");
         } catch (IllegalArgumentException | IOException e) {
             throw new KurmaException(e.getMessage(), e);
         }
@@ -145,18 +148,20 @@ public final class Containers {
         } catch (IllegalArgumentException e) {
             throw new KurmaException("config.json: " + e.getMessage(), e);
         }
-        Spec.Namespace userns = spec.linux().namespace("user");
-        checkCapabilitiesAttainable(spec.process(), userns != null && (userns.path() == null || userns.path().isEmpty()),
-                "config.json: ");
         Path dir = store.dir(id);
         PlanCompiler.Seccomp seccomp = seccomp(spec);
         // Compiling the plan (which looks up paths in the rootfs) and making the cgroup (a
         // directory in every hierarchy) do not depend on each other: two threads.
-        Compiling compiling = Compiling.start(new PlanCompiler.Context(spec, bundleDir, rootfs, dir, StateStore.FIFO,
-                cgroup, opts.noPivot(), monitor, lastCap(), seccomp, absolute(opts.consoleSocket()),
-                notify ? NotifySocket.dir(dir) : null, opts.detached() == null ? null : new PlanCompiler.Detach("/dev/null",
-                        opts.detached().log().toAbsolutePath().toString(), opts.detached().exitCommand())));
+        PlanCompiler.Detach detach = opts.detached() == null ? null : new PlanCompiler.Detach("/dev/null",
+                opts.detached().log().toAbsolutePath().toString(), opts.detached().exitCommand());
+        Compiling compiling = Compiling.start(opts.listenFds() + opts.preserveFds(),
+                new PlanCompiler.Context(spec, bundleDir, rootfs, dir, StateStore.FIFO, cgroup, opts.noPivot(), monitor,
+                        lastCap(), seccomp, absolute(opts.consoleSocket()), notify ? NotifySocket.dir(dir) : null, detach));
         try {
+            // The capability check reads /proc while the plan compiles.
+            Spec.Namespace userns = spec.linux().namespace("user");
+            checkCapabilitiesAttainable(spec.process(), userns != null && (userns.path() == null || userns.path().isEmpty()),
+                    "config.json: ");
             return launch(id, bundleDir, spec, opts, monitor, notify, pending, relay, rootfs, cgroup, resources, compiling);
         } finally {
             compiling.await(); // on failure too: nothing of this create outlives it
@@ -201,7 +206,7 @@ public final class Containers {
                 debugPlan("plan", plan);
                 Stage2 launched = pending.get();
                 debugStage2(launched);
-                launched.run(plan, new SyncPoints(id, spec, bundleDir, launched.pid()));
+                launched.run(plan, compiling.wire(), new SyncPoints(id, spec, bundleDir, launched.pid()));
                 // Device rules once the init has made its device nodes (a rule may deny mknod),
                 // before the program runs.
                 cgroup.applyDevices(resources);
@@ -226,7 +231,7 @@ public final class Containers {
                     store.remove(id);
                     // A failed create continues the lifecycle at destroy, then poststop
                     // (runtime-spec); a config that does not compile never started one.
-                    if (planned) {
+                    if (planned && !spec.hooks().poststop().isEmpty()) {
                         runWarning("poststop", spec.hooks().poststop(),
                                 Hooks.state(id, Status.STOPPED, 0, bundleDir.toString(), spec.annotations()));
                     }
@@ -242,18 +247,21 @@ public final class Containers {
      * bootstrap at start-up).
      */
     private static final class Compiling extends Thread {
+        private final int preserveFds;
         private final PlanCompiler.Context ctx;
         private Plan plan;
+        private byte[] wire;
         private RuntimeException failure;
 
-        private Compiling(PlanCompiler.Context ctx) {
+        private Compiling(int preserveFds, PlanCompiler.Context ctx) {
             super("compile-plan");
+            this.preserveFds = preserveFds;
             this.ctx = ctx;
             setDaemon(true);
         }
 
-        static Compiling start(PlanCompiler.Context ctx) {
-            Compiling c = new Compiling(ctx);
+        static Compiling start(int preserveFds, PlanCompiler.Context ctx) {
+            Compiling c = new Compiling(preserveFds, ctx);
             c.start();
             return c;
         }
@@ -262,9 +270,15 @@ public final class Containers {
         public void run() {
             try {
                 plan = PlanCompiler.compile(ctx);
+                wire = plan.encode(preserveFds); // what goes down stage2's pipe, encoded here too
             } catch (RuntimeException e) {
                 failure = e;
             }
+        }
+
+        /** The encoded plan, once {@link #plan()} returned. */
+        byte[] wire() {
+            return wire;
         }
 
         void await() {
@@ -488,7 +502,9 @@ public final class Containers {
             if (reader.got < 0) throw new KurmaException("container \"" + id + "\" exited before it could be started");
             Files.deleteIfExists(fifo);
             // poststart hooks: their failure is reported, but the container runs (runtime-spec).
-            runWarning("poststart", s.poststart(), Hooks.state(id, Status.RUNNING, s.pid(), s.bundle(), s.annotations()));
+            if (!s.poststart().isEmpty()) {
+                runWarning("poststart", s.poststart(), Hooks.state(id, Status.RUNNING, s.pid(), s.bundle(), s.annotations()));
+            }
             started = s;
         } catch (IOException e) {
             if (notify != null) notify.close();
@@ -864,7 +880,9 @@ public final class Containers {
             left.retainAll(s.cgroupDirs()); // shared parents may stay
             store.remove(id);
             // poststop hooks: after the container is gone; a failure is reported, not fatal.
-            runWarning("poststop", s.poststop(), Hooks.state(id, Status.STOPPED, 0, s.bundle(), s.annotations()));
+            if (!s.poststop().isEmpty()) {
+                runWarning("poststop", s.poststop(), Hooks.state(id, Status.STOPPED, 0, s.bundle(), s.annotations()));
+            }
             if (!left.isEmpty()) throw new KurmaException("container \"" + id + "\" deleted, but cgroup " + left + " could not be removed");
         }
     }

@@ -148,10 +148,15 @@ final class Stage2 {
      * every process stage2 made is gone and the exception names the failed step.
      */
     void run(Plan plan, SyncHandler sync) {
+        run(plan, null, sync);
+    }
+
+    /** run, with the plan already encoded for this stage2's preserveFds (null: encode it here). */
+    void run(Plan plan, byte[] wire, SyncHandler sync) {
         this.plan = plan;
         try {
             try {
-                toStage2.write(plan.encode(preserveFds));
+                toStage2.write(wire != null ? wire : plan.encode(preserveFds));
                 toStage2.flush();
             } catch (IOException stage2Gone) {
                 // it died before reading its plan; its message or exit status says why

@@ -17,11 +17,15 @@ import java.util.Map;
  * {@code String}, {@code Long} or {@code BigDecimal}, {@code Boolean} and {@code null}.
  */
 public final class Json {
-    private final String text;
+    /**
+     * The text as an array: the CLI runs interpreted, where an array access is one bytecode
+     * and String.charAt several calls (the parser looks at every character).
+     */
+    private final char[] text;
     private int pos;
 
     private Json(String text) {
-        this.text = text;
+        this.text = text.toCharArray();
     }
 
     /** Parses one JSON document; trailing non-space text is an error. */
@@ -30,7 +34,7 @@ public final class Json {
         p.skipSpace();
         Object v = p.value(0);
         p.skipSpace();
-        if (p.pos != text.length()) throw p.error("unexpected text after the JSON value");
+        if (p.pos != p.text.length) throw p.error("unexpected text after the JSON value");
         return v;
     }
 
@@ -38,8 +42,8 @@ public final class Json {
 
     private Object value(int depth) {
         if (depth > MAX_DEPTH) throw error("nesting deeper than " + MAX_DEPTH);
-        if (pos >= text.length()) throw error("unexpected end of input");
-        char c = text.charAt(pos);
+        if (pos >= text.length) throw error("unexpected end of input");
+        char c = text[pos];
         return switch (c) {
             case '{' -> object(depth);
             case '[' -> array(depth);
@@ -102,17 +106,17 @@ public final class Json {
         StringBuilder sb = null;
         int start = pos;
         while (true) {
-            if (pos >= text.length()) throw error("unterminated string");
-            char c = text.charAt(pos);
+            if (pos >= text.length) throw error("unterminated string");
+            char c = text[pos];
             if (c == '"') {
-                String s = sb == null ? text.substring(start, pos) : sb.append(text, start, pos).toString();
+                String s = sb == null ? new String(text, start, pos - start) : sb.append(text, start, pos - start).toString();
                 pos++;
                 return s;
             }
             if (c < 0x20) throw error("control character in string");
             if (c == '\\') {
                 if (sb == null) sb = new StringBuilder();
-                sb.append(text, start, pos);
+                sb.append(text, start, pos - start);
                 pos++;
                 char e = next();
                 switch (e) {
@@ -123,9 +127,9 @@ public final class Json {
                     case 'r' -> sb.append('\r');
                     case 't' -> sb.append('\t');
                     case 'u' -> {
-                        if (pos + 4 > text.length()) throw error("bad \\u escape");
+                        if (pos + 4 > text.length) throw error("bad \\u escape");
                         try {
-                            sb.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
+                            sb.append((char) Integer.parseInt(new String(text, pos, 4), 16));
                         } catch (NumberFormatException ex) {
                             throw error("bad \\u escape");
                         }
@@ -164,7 +168,7 @@ public final class Json {
             if (!isDigit(peek())) throw error("bad number");
             while (isDigit(peek())) pos++;
         }
-        String s = text.substring(start, pos);
+        String s = new String(text, start, pos - start);
         if (integral) {
             try {
                 return Long.parseLong(s);
@@ -176,7 +180,9 @@ public final class Json {
     }
 
     private Object literal(String word, Object v) {
-        if (!text.startsWith(word, pos)) throw error("unexpected word");
+        for (int i = 0; i < word.length(); i++) {
+            if (pos + i >= text.length || text[pos + i] != word.charAt(i)) throw error("unexpected word");
+        }
         pos += word.length();
         return v;
     }
@@ -186,12 +192,12 @@ public final class Json {
     }
 
     private char peek() {
-        return pos < text.length() ? text.charAt(pos) : '\0';
+        return pos < text.length ? text[pos] : '\0';
     }
 
     private char next() {
-        if (pos >= text.length()) throw error("unexpected end of input");
-        return text.charAt(pos++);
+        if (pos >= text.length) throw error("unexpected end of input");
+        return text[pos++];
     }
 
     private void expect(char c) {
@@ -202,8 +208,8 @@ public final class Json {
     }
 
     private void skipSpace() {
-        while (pos < text.length()) {
-            char c = text.charAt(pos);
+        while (pos < text.length) {
+            char c = text[pos];
             if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return;
             pos++;
         }
@@ -211,8 +217,8 @@ public final class Json {
 
     private JsonException error(String what) {
         int line = 1, col = 1;
-        for (int i = 0; i < Math.min(pos, text.length()); i++) {
-            if (text.charAt(i) == '\n') {
+        for (int i = 0; i < Math.min(pos, text.length); i++) {
+            if (text[i] == '\n') {
                 line++;
                 col = 1;
             } else {
