@@ -82,18 +82,20 @@ public final class Containers {
 
     private Launched launch(String id, Path bundle, CreateOptions opts, boolean monitor) {
         StateStore.checkId(id);
-        // Spawning takes the JDK ~13 ms of work: do it on a second thread while this one parses
-        // and plans; stage2 then prepares itself until its plan arrives. On bad input it is killed.
+        // The stage2 the launcher started, or else one spawned on a second thread (the JDK's
+        // spawn costs ~13 ms of CPU) while this one parses and plans; stage2 prepares itself
+        // until its plan arrives. On bad input it is killed.
         Stage2.Pending stage2 = Stage2.spawnAsync(opts.listenFds() + opts.preserveFds(), spares);
         try {
-            return launch(id, bundle, opts, monitor, stage2);
+            return launchBundle(id, bundle, opts, monitor, stage2);
         } catch (RuntimeException e) {
             stage2.abort();
             throw e;
         }
     }
 
-    private Launched launch(String id, Path bundle, CreateOptions opts, boolean monitor, Stage2.Pending pending) {
+    /** The config read and adjusted (LISTEN_FDS, NOTIFY_SOCKET, a foreground terminal's relay). */
+    private Launched launchBundle(String id, Path bundle, CreateOptions opts, boolean monitor, Stage2.Pending pending) {
         Path bundleDir = bundle.toAbsolutePath().normalize();
         Spec spec = loadSpec(bundleDir);
         if (opts.listenFds() > 0 && spec.process() != null) {
@@ -113,14 +115,15 @@ public final class Containers {
                     opts.listenFds(), opts.detached());
         }
         try {
-            return launch(id, bundleDir, spec, opts, monitor, notify, pending, relay);
+            return launchSpec(id, bundleDir, spec, opts, monitor, notify, pending, relay);
         } catch (RuntimeException e) {
             if (relay != null) relay.close();
             throw e;
         }
     }
 
-    private Launched launch(String id, Path bundleDir, Spec spec, CreateOptions opts, boolean monitor, boolean notify,
+    /** The rootfs and cgroup resolved, the config checked, the plan compiling on a second thread. */
+    private Launched launchSpec(String id, Path bundleDir, Spec spec, CreateOptions opts, boolean monitor, boolean notify,
             Stage2.Pending pending, TerminalRelay relay) {
         if (spec.process() != null) checkConsole(spec.process().terminal(), opts.consoleSocket(), monitor);
         Path rootfs = bundleDir.resolve(spec.root().path()).normalize();
@@ -162,15 +165,20 @@ public final class Containers {
             Spec.Namespace userns = spec.linux().namespace("user");
             checkCapabilitiesAttainable(spec.process(), userns != null && (userns.path() == null || userns.path().isEmpty()),
                     "config.json: ");
-            return launch(id, bundleDir, spec, opts, monitor, notify, pending, relay, rootfs, cgroup, resources, compiling);
+            return launchPlanned(id, bundleDir, spec, opts, monitor, notify, pending, relay, rootfs, cgroup, resources,
+                    compiling);
         } finally {
             compiling.await(); // on failure too: nothing of this create outlives it
         }
     }
 
-    private Launched launch(String id, Path bundleDir, Spec spec, CreateOptions opts, boolean monitor, boolean notify,
-            Stage2.Pending pending, TerminalRelay relay, Path rootfs, Cgroup cgroup, kurma.cgroups.Resources resources,
-            Compiling compiling) {
+    /**
+     * The container made: state directory (locked), cgroup and limits, stage2 run to READY,
+     * device rules, state written. On failure all of it is undone.
+     */
+    private Launched launchPlanned(String id, Path bundleDir, Spec spec, CreateOptions opts, boolean monitor,
+            boolean notify, Stage2.Pending pending, TerminalRelay relay, Path rootfs, Cgroup cgroup,
+            kurma.cgroups.Resources resources, Compiling compiling) {
         Path dir = store.dir(id);
         // A process in the container must not reach this JVM's binary through /proc/PID/exe.
         // Only one sharing our pid namespace can see this process at all; only then is the

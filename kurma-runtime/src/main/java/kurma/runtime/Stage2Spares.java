@@ -24,7 +24,7 @@ public final class Stage2Spares {
         Stage2Spares s = new Stage2Spares();
         String spec = System.getProperty("kurma.stage2.spawned");
         if (spec == null || spec.isEmpty()) return s;
-        for (String one : spec.split(",")) {
+        for (String one : spec.split(",", -1)) {
             String[] f = one.split(":");
             if (f.length != 3) throw new KurmaException("kurma.stage2.spawned: malformed entry \"" + one + "\"");
             try {
