@@ -124,8 +124,9 @@ final class Stage2 {
     }
 
     /**
-     * Starts stage2 on another thread; it prepares itself (sealed re-exec, fds) and then
-     * waits for its plan, all while the caller parses and plans.
+     * The launcher's stage2 if one is left, else one started on another thread; either way it
+     * prepares itself (sealed re-exec) and then waits for its plan while the caller parses and
+     * plans.
      */
     static Pending spawnAsync(int preserveFds, Stage2Spares spares) {
         Stage2 ready = spares.take(preserveFds);
@@ -179,7 +180,7 @@ final class Stage2 {
         }
     }
 
-    /** stage2's first process (the one this JVM spawned). */
+    /** stage2's first process (the one this JVM spawned, or was given by the launcher). */
     long pid() {
         return pid;
     }
