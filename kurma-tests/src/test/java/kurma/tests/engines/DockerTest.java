@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * Docker (Debian's docker.io 20.10: dockerd, containerd-shim-runc-v2) running containers on the
  * runtime under test, registered twice as README.md says: {@code dockerd --add-runtime} and the
- * {@code runtimes} of a daemon.json.
+ * {@code runtimes} of a daemon.json, which also makes it the {@code default-runtime}.
  *
  * <p>dockerd gets private --data-root, --exec-root, socket, pid file and daemon.json, our own
  * containerd (see {@link Containerd}), a cgroup parent of its own, and a bridge the test makes
@@ -67,7 +67,9 @@ class DockerTest extends DockerCliTest {
         clientConfig = ws.mkdir("docker-client");
         Path daemonJson = dir.resolve("daemon.json");
         // dockerd 20.10 writes a key.json to /etc/docker unless told where (a daemon.json-only key).
+        // default-runtime: a plain `docker run` (no --runtime) goes to the runtime under test too.
         Files.writeString(daemonJson, "{\"runtimes\": {\"" + RUNTIME_JSON + "\": {\"path\": \"" + ws.runtime() + "\"}},\n"
+                + " \"default-runtime\": \"" + RUNTIME_JSON + "\",\n"
                 + " \"deprecated-key-path\": \"" + dir.resolve("key.json") + "\"}\n");
         List<String> argv = List.of(DOCKERD,
                 "--config-file", daemonJson.toString(),
@@ -162,6 +164,14 @@ class DockerTest extends DockerCliTest {
         Result r = ok(engine("run", "--rm", "--runtime", RUNTIME_JSON, image, "echo", "via daemon.json"));
         assertLines(r, "via daemon.json");
         assertTrue(callsThisTest().contains(" create "), "the daemon.json runtime was not the one called", r);
+    }
+
+    /** daemon.json's default-runtime: a `docker run` without --runtime runs on the runtime under test. */
+    @Test
+    void daemonJsonDefaultRuntime() throws Exception {
+        Result r = ok(engine("run", "--rm", image, "echo", "by default"));
+        assertLines(r, "by default");
+        assertTrue(callsThisTest().contains(" create "), "the default runtime was not the one called", r);
     }
 
     /**
