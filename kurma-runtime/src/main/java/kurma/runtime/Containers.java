@@ -259,7 +259,7 @@ public final class Containers {
         private final PlanCompiler.Context ctx;
         private Plan plan;
         private byte[] wire;
-        private RuntimeException failure;
+        private Throwable failure; // what stopped the compile, an Error included: never a null plan
 
         private Compiling(int preserveFds, PlanCompiler.Context ctx) {
             super("compile-plan");
@@ -279,7 +279,7 @@ public final class Containers {
             try {
                 plan = PlanCompiler.compile(ctx);
                 wire = plan.encode(preserveFds); // what goes down stage2's pipe, encoded here too
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 failure = e;
             }
         }
@@ -305,7 +305,8 @@ public final class Containers {
         Plan plan() {
             await();
             if (failure instanceof ConfigException e) throw new KurmaException("config.json: " + e.getMessage(), e);
-            if (failure != null) throw failure;
+            if (failure instanceof RuntimeException e) throw e;
+            if (failure instanceof Error e) throw e;
             return plan;
         }
     }

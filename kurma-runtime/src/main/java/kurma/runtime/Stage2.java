@@ -72,7 +72,7 @@ final class Stage2 {
         private final int preserveFds;
         private final Thread thread;
         private Stage2 stage2;
-        private RuntimeException failure;
+        private Throwable failure; // an Error included: get() never hands out a null stage2
 
         private Pending(int preserveFds) {
             this.preserveFds = preserveFds;
@@ -92,7 +92,7 @@ final class Stage2 {
         public void run() {
             try {
                 stage2 = spawn(preserveFds);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 failure = e;
             }
         }
@@ -100,7 +100,8 @@ final class Stage2 {
         /** The spawned stage2 (waits for the spawn to finish). */
         Stage2 get() {
             join();
-            if (failure != null) throw failure;
+            if (failure instanceof RuntimeException e) throw e;
+            if (failure instanceof Error e) throw e;
             return stage2;
         }
 
