@@ -44,6 +44,14 @@ class LauncherTest extends ContainerTest {
         assertEquals(List.of("from-exec"), r.lines());
         String text2 = Files.readString(log2);
         assertTrue(text2.contains("started by the launcher"), () -> "exec's debug log:\n" + text2);
+
+        // Global flags written --flag=value, as some engines pass them: still found the command.
+        Path log3 = env.tmp().resolve("debug-json.log");
+        String id3 = env.newId();
+        env.cli("create", "-b", b.write().toString(), id3)
+                .global("--debug", "--log=" + log3, "--log-format=json").run().ok();
+        String text3 = Files.readString(log3);
+        assertTrue(text3.contains("started by the launcher"), () -> "create's JSON debug log:\n" + text3);
     }
 
     @Test
