@@ -569,7 +569,8 @@ public final class Containers {
 
     public Status status(ContainerState s) {
         if (!ProcStat.alive(s.pid(), s.pidStartTime())) return Status.STOPPED;
-        if (Files.exists(store.dir(s.id()).resolve(StateStore.FIFO))) return Status.CREATED;
+        // java.io.File: for a running container the fifo is gone, which NIO reports by an exception.
+        if (store.dir(s.id()).resolve(StateStore.FIFO).toFile().exists()) return Status.CREATED;
         return kurma.cgroups.Freezer.frozen(s.cgroupDirPaths()) ? Status.PAUSED : Status.RUNNING;
     }
 
@@ -773,10 +774,12 @@ public final class Containers {
 
     /** The OCI state of one container. */
     public Map<String, Object> state(String id) {
-        try (StateStore.Lock lock = store.lock(id)) {
-            ContainerState s = store.read(id);
-            return s.toOci(status(s));
-        }
+        // No lock, as runc takes none: state.json is replaced atomically, so this reads a whole
+        // one; a container still being created has none yet and is reported missing. Engines
+        // ask for state often, and the lock (a FileChannel: the JDK loads libnet and libnio for
+        // it) was most of this command's own time.
+        ContainerState s = store.read(id);
+        return s.toOci(status(s));
     }
 
     /** States of every container; one being created or deleted right now is skipped. */

@@ -18,9 +18,9 @@ import kurma.spec.Json;
 
 /**
  * Container state under {@code --root}: one directory per container holding state.json, the
- * start fifo and a lock file. Every command that reads or changes a container holds its lock,
- * so concurrent commands on one container run one after the other; state.json is replaced
- * atomically (write, rename), so a reader never sees half of it. No fsync: the state lives
+ * start fifo and a lock file. Every command that changes a container holds its lock, so
+ * concurrent commands on one container run one after the other; state.json is replaced
+ * atomically (write, rename), so a reader (state, list: no lock) never sees half of it. No fsync: the state lives
  * in /run and means nothing after a reboot, when its containers are gone too.
  */
 public final class StateStore {
