@@ -24,6 +24,7 @@ import kurma.image.unpack.LayerBlob;
 import kurma.runtime.Containers;
 import kurma.runtime.KurmaException;
 import kurma.spec.Json;
+import kurma.sys.LockedFile;
 
 /**
  * Containers from images: run, ps, rm, logs. Daemonless: the runtime library runs in this
@@ -80,7 +81,8 @@ final class ContainerCommands {
         boolean made = false;
         try {
             Files.createDirectories(containersDir());
-            try (var lock = NameLock.take(containersDir())) {
+            // Held while the name is checked and taken: two runs at once get different names.
+            try (var lock = LockedFile.exclusive(containersDir().resolve(".names.lock"))) {
                 if (find(name) != null) throw new CmdException("the container name \"" + name + "\" is already in use");
                 Files.createDirectory(dir);
                 made = true;
@@ -137,7 +139,7 @@ final class ContainerCommands {
         }
         Snapshots snapshots = new Snapshots(state);
         List<Path> lower = new ArrayList<>();
-        try (ImageStore.Held held = images.store().hold()) {
+        try (LockedFile held = images.store().hold()) {
             for (Snapshot s : snapshots.unpackImage(blobs, l -> images.store().openBlob(kurma.image.Digest.parse(l.digest())))) {
                 lower.add(s.fs());
             }

@@ -20,6 +20,7 @@ import kurma.spec.JsonException;
 import kurma.spec.Spec;
 import kurma.sys.Errno;
 import kurma.sys.Libc;
+import kurma.sys.LockedFile;
 
 /**
  * The OCI lifecycle over one state root: create, start, state, kill, delete. Each method
@@ -191,7 +192,7 @@ public final class Containers {
         List<Path> createdCgroups = List.of();
         boolean planned = false;
         boolean ok = false;
-        try (StateStore.Lock lock = store.create(id)) {
+        try (LockedFile lock = store.create(id)) {
             try {
                 if (notify) {
                     try {
@@ -482,7 +483,7 @@ public final class Containers {
     private void start(String id, ContainerState known) {
         NotifySocket notify = null;
         ContainerState started;
-        try (StateStore.Lock lock = store.lock(id)) {
+        try (LockedFile lock = store.lock(id)) {
             ContainerState s = known != null ? known : store.read(id);
             Status st = status(s);
             if (st != Status.CREATED) {
@@ -607,7 +608,7 @@ public final class Containers {
     public int exec(String id, Spec.Process process, ExecOptions opts) {
         Stage2 stage2;
         ContainerState s;
-        try (StateStore.Lock lock = store.lock(id)) {
+        try (LockedFile lock = store.lock(id)) {
             s = store.read(id);
             Status st = status(s);
             if (st != Status.RUNNING) {
@@ -667,7 +668,7 @@ public final class Containers {
         } catch (IllegalArgumentException e) {
             throw new KurmaException("update: " + e.getMessage(), e);
         }
-        try (StateStore.Lock lock = store.lock(id)) {
+        try (LockedFile lock = store.lock(id)) {
             ContainerState s = store.read(id);
             if (status(s) == Status.STOPPED) throw new KurmaException("cannot update container \"" + id + "\": it is stopped");
             try {
@@ -680,7 +681,7 @@ public final class Containers {
 
     /** Resource usage of a container, in the shape of runc's stats event data; null when it has stopped. */
     public Map<String, Object> stats(String id) {
-        try (StateStore.Lock lock = store.lock(id)) {
+        try (LockedFile lock = store.lock(id)) {
             ContainerState s = store.read(id);
             if (status(s) == Status.STOPPED) return null;
             return kurma.cgroups.Stats.read(hostCgroupOf(s));
@@ -692,7 +693,7 @@ public final class Containers {
      * 128+signal when killed), or null while it runs or when nothing was recorded.
      */
     public Integer exitCode(String id) {
-        try (StateStore.Lock lock = store.lock(id)) {
+        try (LockedFile lock = store.lock(id)) {
             ContainerState s = store.read(id);
             if (status(s) != Status.STOPPED) return null;
             try {
@@ -707,7 +708,7 @@ public final class Containers {
 
     /** OOM kills so far in the container's cgroup (-1: not counted here, or stopped). */
     public long oomKills(String id) {
-        try (StateStore.Lock lock = store.lock(id)) {
+        try (LockedFile lock = store.lock(id)) {
             ContainerState s = store.read(id);
             return status(s) == Status.STOPPED ? -1 : kurma.cgroups.Stats.oomKills(hostCgroupOf(s));
         }
@@ -741,7 +742,7 @@ public final class Containers {
     }
 
     private void freeze(String id, Status from, boolean frozen) {
-        try (StateStore.Lock lock = store.lock(id)) {
+        try (LockedFile lock = store.lock(id)) {
             ContainerState s = store.read(id);
             Status st = status(s);
             if (st != from) {
@@ -757,7 +758,7 @@ public final class Containers {
     /** The process of the container's config.json (the base of exec without --process). */
     public Spec.Process configProcess(String id) {
         ContainerState s;
-        try (StateStore.Lock lock = store.lock(id)) {
+        try (LockedFile lock = store.lock(id)) {
             s = store.read(id);
         }
         Spec spec = loadSpec(Path.of(s.bundle()));
@@ -767,7 +768,7 @@ public final class Containers {
 
     /** The host pids of every process of the container. */
     public List<Integer> pids(String id) {
-        try (StateStore.Lock lock = store.lock(id)) {
+        try (LockedFile lock = store.lock(id)) {
             return new ArrayList<>(cgroupOf(store.read(id)).pids());
         }
     }
@@ -798,7 +799,7 @@ public final class Containers {
     // ------------------------------------------------------------------ kill
 
     public void kill(String id, int signal, boolean all) {
-        try (StateStore.Lock lock = store.lock(id)) {
+        try (LockedFile lock = store.lock(id)) {
             ContainerState s = store.read(id);
             if (all) {
                 for (int pid : cgroupOf(s).pids()) Libc.kill(pid, signal);
@@ -852,7 +853,7 @@ public final class Containers {
     }
 
     private void delete(String id, boolean force, ContainerState known) {
-        StateStore.Lock lock;
+        kurma.sys.LockedFile lock;
         try {
             lock = store.lock(id);
         } catch (KurmaException e) {

@@ -2,7 +2,6 @@ package kurma.runtime;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -15,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import kurma.spec.Json;
+import kurma.sys.LockedFile;
 
 /**
  * Container state under {@code --root}: one directory per container holding state.json, the
@@ -54,33 +54,8 @@ public final class StateStore {
         }
     }
 
-    /** A held container lock; closing releases it. */
-    public static final class Lock implements AutoCloseable {
-        private final FileChannel channel;
-        private final FileLock lock;
-
-        private Lock(FileChannel channel, FileLock lock) {
-            this.channel = channel;
-            this.lock = lock;
-        }
-
-        @Override
-        public void close() {
-            try {
-                lock.release();
-            } catch (IOException ignored) {
-                // closing the channel releases it too
-            }
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // nothing more to release
-            }
-        }
-    }
-
     /** Creates the directory of a new container and locks it; fails if the id is taken. */
-    public Lock create(String id) {
+    public LockedFile create(String id) {
         Path d = dir(id);
         try {
             Files.createDirectories(root);
@@ -94,10 +69,10 @@ public final class StateStore {
     }
 
     /** Locks an existing container; fails with "does not exist" otherwise. */
-    public Lock lock(String id) {
+    public LockedFile lock(String id) {
         Path d = dir(id);
         if (!Files.isDirectory(d)) throw notFound(id);
-        Lock l = lockFile(d);
+        LockedFile l = lockFile(d);
         if (!Files.isDirectory(d)) { // deleted while we waited for the lock
             l.close();
             throw notFound(id);
@@ -109,10 +84,9 @@ public final class StateStore {
         return new KurmaException("container \"" + id + "\" does not exist");
     }
 
-    private static Lock lockFile(Path d) {
+    private static LockedFile lockFile(Path d) {
         try {
-            FileChannel ch = FileChannel.open(d.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            return new Lock(ch, ch.lock());
+            return LockedFile.exclusive(d.resolve(LOCK));
         } catch (NoSuchFileException e) {
             throw new KurmaException("container state directory " + d + " vanished");
         } catch (IOException e) {

@@ -187,7 +187,7 @@ final class BlobStore implements ContentStore {
             FileLock lock;
             try {
                 // another pull of the same blob (this process or another) finishes first
-                lock = FileLocks.lock(ch, 0, Long.MAX_VALUE, false);
+                lock = kurma.sys.LockedFile.waitFor(ch, 0, Long.MAX_VALUE, false);
             } catch (IOException | RuntimeException e) {
                 ch.close();
                 throw e;

@@ -2,12 +2,9 @@ package kurma.image.store;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,6 +34,7 @@ import kurma.image.ref.ImageReference;
 import kurma.image.registry.Puller;
 import kurma.image.registry.Pusher;
 import kurma.image.registry.RegistryOptions;
+import kurma.sys.LockedFile;
 
 /**
  * Kurma's image store under a state directory (default {@code /var/lib/kurma}):
@@ -77,7 +75,7 @@ public final class ImageStore {
         ImageStore s = new ImageStore(stateDir.toAbsolutePath());
         try {
             Files.createDirectories(s.stateDir.resolve("ingest"));
-            try (Held l = s.lockIndex()) {
+            try (LockedFile l = s.lockIndex()) {
                 IndexFile.init(s.layout);
             }
         } catch (IOException e) {
@@ -110,7 +108,7 @@ public final class ImageStore {
     /** Pulls an image and names it by the normalized reference; returns it resolved. */
     public Image pull(String reference, RegistryOptions options) {
         ImageReference ref = ImageReference.parse(reference);
-        try (Held use = hold()) {
+        try (LockedFile use = hold()) {
             Puller.Result r = Puller.pull(ref, blobs, options);
             Map<String, String> ann = new LinkedHashMap<>();
             ann.put(Descriptor.REF_NAME, ref.toString());
@@ -209,7 +207,7 @@ public final class ImageStore {
      */
     public Image addImage(ImageManifest manifest, String name) {
         String full = name == null ? null : ImageReference.parse(name).toString();
-        try (Held use = hold()) {
+        try (LockedFile use = hold()) {
             for (Descriptor d : manifest.layers()) requireBlob(d);
             requireBlob(manifest.config());
             blobs.put(manifest.raw(), manifest.digest());
@@ -229,7 +227,7 @@ public final class ImageStore {
     /** Gives a stored image another name; returns it under the new name. */
     public Image tag(String nameOrId, String newName) {
         ImageReference ref = ImageReference.parse(newName);
-        try (Held use = hold()) {
+        try (LockedFile use = hold()) {
             Image img = resolve(nameOrId);
             Map<String, String> ann = new LinkedHashMap<>();
             ann.put(Descriptor.REF_NAME, ref.toString());
@@ -244,7 +242,7 @@ public final class ImageStore {
      * Returns the names removed (an unnamed image is listed by its manifest digest).
      */
     public List<String> remove(String nameOrId) {
-        try (Held l = lockIndex()) {
+        try (LockedFile l = lockIndex()) {
             List<Descriptor> entries = new ArrayList<>(index.read());
             Descriptor target = findByName(entries, nameOrId);
             List<String> removed = new ArrayList<>();
@@ -274,7 +272,7 @@ public final class ImageStore {
      * is added unless that manifest is there already. The blobs must be in the store.
      */
     private void addNames(List<Descriptor> added) {
-        try (Held l = lockIndex()) {
+        try (LockedFile l = lockIndex()) {
             List<Descriptor> entries = new ArrayList<>(index.read());
             for (Descriptor a : added) {
                 if (!blobs.contains(a.digest())) {
@@ -328,7 +326,7 @@ public final class ImageStore {
      * in front if one is given, else it is imported unnamed.
      */
     public List<Image> importArchive(Path archive, String baseName, Platform platform, Progress progress) {
-        try (Held use = hold()) {
+        try (LockedFile use = hold()) {
             List<ArchivedImage> read = Archives.read(archive, blobs, baseName, platform, progress);
             List<Descriptor> entries = new ArrayList<>();
             for (ArchivedImage a : read) {
@@ -350,7 +348,7 @@ public final class ImageStore {
     /** Writes images (by name or id) into a docker-archive or oci-archive tarball at {@code out}. */
     public void exportArchive(List<String> namesOrIds, Path out, ArchiveFormat format) {
         List<ArchivedImage> images = new ArrayList<>();
-        try (Held use = hold()) {
+        try (LockedFile use = hold()) {
             for (String n : namesOrIds) {
                 Image img = resolve(n);
                 images.add(new ArchivedImage(img.name(), manifest(img.manifest())));
@@ -381,7 +379,7 @@ public final class ImageStore {
      * (snapshots). Waits for running pulls, imports and holders of {@link #hold()}.
      */
     public GcResult gc(GcHook hook) {
-        try (Held all = holdExclusive(); Held l = lockIndex()) {
+        try (LockedFile all = holdExclusive(); LockedFile l = lockIndex()) {
             List<Descriptor> entries = index.read();
             Set<Digest> live = new HashSet<>();
             List<Image> images = new ArrayList<>();
@@ -464,7 +462,7 @@ public final class ImageStore {
      */
     public List<Digest> verify() {
         List<Digest> bad = new ArrayList<>();
-        try (Held use = hold(); DirectoryStream<Path> algs = Files.newDirectoryStream(blobs.blobsDir())) {
+        try (LockedFile use = hold(); DirectoryStream<Path> algs = Files.newDirectoryStream(blobs.blobsDir())) {
             for (Path alg : algs) {
                 try (DirectoryStream<Path> files = Files.newDirectoryStream(alg)) {
                     for (Path f : files) {
@@ -490,60 +488,29 @@ public final class ImageStore {
 
     // ------------------------------------------------------------------ locks
 
-    /** A held lock; close releases it. */
-    public static final class Held implements AutoCloseable {
-        private final FileChannel ch;
-        private final FileLock lock;
-
-        private Held(FileChannel ch, FileLock lock) {
-            this.ch = ch;
-            this.lock = lock;
-        }
-
-        @Override
-        public void close() {
-            try {
-                lock.release();
-            } catch (IOException ignored) {
-                // closing the channel releases it
-            }
-            try {
-                ch.close();
-            } catch (IOException ignored) {
-                // nothing more to release
-            }
-        }
-    }
-
     /**
      * Keeps gc away while held: for code that adds blobs or relies on blobs staying (an unpack).
      * Any number of holders at once, in any processes.
      */
-    public Held hold() {
+    public LockedFile hold() {
         // a one-byte shared range at a random offset: the JDK refuses overlapping ranges within
         // one JVM even when shared, and distinct ranges let pulls in one process run together
         long pos = ThreadLocalRandom.current().nextLong(1L << 62);
         return take("inuse", pos, 1, true);
     }
 
-    private Held holdExclusive() {
+    private LockedFile holdExclusive() {
         return take("inuse", 0, Long.MAX_VALUE, false);
     }
 
-    private Held lockIndex() {
+    private LockedFile lockIndex() {
         return take("lock", 0, Long.MAX_VALUE, false);
     }
 
-    private Held take(String file, long pos, long size, boolean shared) {
+    private LockedFile take(String file, long pos, long size, boolean shared) {
         Path p = stateDir.resolve(file);
         try {
-            FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            try {
-                return new Held(ch, FileLocks.lock(ch, pos, size, shared));
-            } catch (IOException | RuntimeException e) {
-                ch.close();
-                throw e;
-            }
+            return LockedFile.lock(p, pos, size, shared);
         } catch (IOException e) {
             throw new ImageException(ImageException.Reason.IO, "cannot lock " + p + ": " + e.getMessage(), e);
         }

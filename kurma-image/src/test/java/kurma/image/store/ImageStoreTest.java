@@ -244,7 +244,7 @@ class ImageStoreTest {
         ImageStore other = ImageStore.open(dir); // as another command would
         Digest d;
         CountDownLatch done = new CountDownLatch(1);
-        try (ImageStore.Held h = s.hold()) {
+        try (kurma.sys.LockedFile h = s.hold()) {
             d = s.content().put(bytes("being pulled"), null); // not named yet
             Thread t = Thread.ofPlatform().start(() -> {
                 other.gc();
