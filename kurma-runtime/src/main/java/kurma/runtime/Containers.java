@@ -291,15 +291,7 @@ public final class Containers {
         }
 
         void await() {
-            boolean interrupted = false;
-            while (isAlive()) {
-                try {
-                    join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) Thread.currentThread().interrupt();
+            joinFully(this);
         }
 
         /** The plan, or the config error that stopped it (join: the thread's writes are visible). */
@@ -555,6 +547,19 @@ public final class Containers {
                 got = -3;
             }
         }
+    }
+
+    /** Waits until t has ended, an interrupt kept for later (what t holds must not be abandoned). */
+    static void joinFully(Thread t) {
+        boolean interrupted = false;
+        while (t.isAlive()) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
     }
 
     private static boolean join(Thread t, long ms) {

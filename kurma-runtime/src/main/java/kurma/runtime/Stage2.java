@@ -112,15 +112,7 @@ final class Stage2 {
         }
 
         private void join() {
-            boolean interrupted = false;
-            while (thread != null && thread.isAlive()) {
-                try {
-                    thread.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) Thread.currentThread().interrupt();
+            if (thread != null) Containers.joinFully(thread);
         }
     }
 
