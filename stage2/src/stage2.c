@@ -51,7 +51,8 @@ enum {
 	SETHOSTNAME, SETDOMAINNAME, SETRLIMIT, OPEN_STATE_DIR, READY, WAIT_START, CHDIR, UMASK,
 	SETGROUPS, SETGID, SETUID, NO_NEW_PRIVS, CAP_BOUNDING, KEEPCAPS, CAPSET, CAP_AMBIENT,
 	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, SYNC, RUN_HOOK, SECCOMP,
-	CONSOLE_SOCKET, CONSOLE, STDIO, EXIT_COMMAND, LINK_UP, MOUNT_COPY_UP, OP_LIMIT
+	CONSOLE_SOCKET, CONSOLE, STDIO, EXIT_COMMAND, LINK_UP, MOUNT_COPY_UP, CHROOT, PRIVATE_PARENT,
+	OP_LIMIT
 };
 
 /*
@@ -71,7 +72,7 @@ static const char *const signature[OP_LIMIT] = {
 	[OOM_SCORE_ADJ] = "s", [MKFIFO_AT_STATE] = "sw", [OPEN_CGROUP] = "s",
 	[SYNC] = "u", [RUN_HOOK] = "suus*", [SECCOMP] = "bw", [CONSOLE_SOCKET] = "s", [CONSOLE] = "wws",
 	[STDIO] = "ss", [EXIT_COMMAND] = "suus*", [LINK_UP] = "s",
-	[MOUNT_COPY_UP] = "sssus",
+	[MOUNT_COPY_UP] = "sssus", [CHROOT] = "s", [PRIVATE_PARENT] = "s",
 };
 
 struct arg { char *s; uint64_t u; };   /* s: NUL-terminated string (for 'b': the bytes, u their count); else u holds the value */
@@ -85,6 +86,8 @@ static int console_fd = -1;            /* CONSOLE_SOCKET: where CONSOLE sends th
 static unsigned char *hook_input;      /* SYNC: what RUN_HOOK gives a hook on its stdin */
 static size_t hook_input_len;
 static char *found_path;               /* set by FIND_EXEC, used by EXEC */
+static struct arg *filter;             /* SECCOMP: the filter EXEC installs right before execve */
+static int filter_op = -1;             /* SECCOMP's index, for the error if installing fails */
 static struct op *exit_command;        /* EXIT_COMMAND: run by a detached monitor (FORK wait=2) */
 static int exit_ns[2] = { -1, -1 };   /* EXIT_COMMAND: the mount and network namespaces it runs in */
 
@@ -716,6 +719,19 @@ static int run_hook_op(struct op *o)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : fail(ECANCELED);
 }
 
+/*
+ * SECCOMP only checks and keeps the filter: EXEC installs it as its last step before execve, so
+ * that the filter constrains the program and none of our own set-up (PLAN.md "Seccomp last").
+ */
+static int seccomp_op(struct arg *a, int op)
+{
+	if (a[0].u == 0 || a[0].u % 8 || a[0].u / 8 > 0xffff)
+		return fail(EINVAL);
+	filter = a;
+	filter_op = op;
+	return 0;
+}
+
 static int exec_op(struct op *o, int op)
 {
 	size_t argc = (size_t)o->a[0].u, envc = o->argc - 1 - argc;
@@ -729,10 +745,23 @@ static int exec_op(struct op *o, int op)
 	for (size_t i = 0; i < envc; i++)
 		envp[i] = o->a[1 + argc + i].s;
 	/* Ours go at exec; fds below own_fds are the container's (every fd we opened below it
-	   is O_CLOEXEC already). The container gets SIGPIPE's default back. */
+	   is O_CLOEXEC already). The root and state dirs are closed now, so that the program's
+	   path cannot be resolved through them (/proc/self/fd/N/..). The container gets SIGPIPE's
+	   default back. */
+	xclose(root_fd);
+	xclose(state_fd);
+	root_fd = state_fd = -1;
 	if (close_range((unsigned)own_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return -1;
 	signal(SIGPIPE, SIG_DFL);
+	if (filter) {
+		/* From here on only execve: a profile that allows the program's calls and execve is
+		   enough. (Reporting a failure below may itself be denied by the filter.) */
+		struct { unsigned short len; void *filter; } prog = { (unsigned short)(filter[0].u / 8), filter[0].s };
+
+		if (syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, (unsigned)filter[1].u, &prog) < 0)
+			die(filter_op, errno);
+	}
 	execve(found_path ? found_path : argv[0], argv, envp);
 	err = errno;
 	message(MSG_ERROR, op, err, 0);
@@ -741,18 +770,115 @@ static int exec_op(struct op *o, int op)
 }
 
 /*
- * SECCOMP: install a compiled BPF program (sock_filter array) with seccomp(2). The JVM compiled
- * it with libseccomp and placed this op as late as the program allows: last before exec.
+ * CHDIR: change to path, which must lie inside our root: a directory reached through a magic
+ * link (/proc/self/fd/N: an fd of ours or one the host passed) would give the program the host's
+ * filesystem. The kernel names a working directory outside the root "(unreachable)/...": EXDEV.
  */
-static int seccomp_op(struct arg *a)
+static int chdir_op(const char *path)
 {
-	struct { unsigned short len; void *filter; } prog;
+	char cwd[PATH_MAX];
 
-	if (a[0].u == 0 || a[0].u % 8 || a[0].u / 8 > 0xffff)
-		return fail(EINVAL);
-	prog.len = (unsigned short)(a[0].u / 8);
-	prog.filter = a[0].s;
-	return (int)syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, (unsigned)a[1].u, &prog);
+	if (chdir(path) < 0)
+		return -1;
+	if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0)
+		return errno == ENAMETOOLONG ? 0 : -1; /* too deep to name, yet below the root */
+	return cwd[0] == '/' ? 0 : fail(EXDEV);
+}
+
+/* CHROOT (no mount namespace of our own: pivot_root would act on the host's): chroot to path. */
+static int chroot_op(const char *path)
+{
+	if (chdir(path) < 0 || chroot(".") < 0)
+		return -1;
+	return chdir("/");
+}
+
+/* Reads a whole (proc) file into a NUL-terminated buffer the caller frees. */
+static char *read_all(const char *path)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL, *b;
+	ssize_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	do {
+		if (len + 4097 > cap) {
+			if (!(b = realloc(buf, cap = (len + 4097) * 2))) {
+				n = -1;
+				errno = ENOMEM;
+				break;
+			}
+			buf = b;
+		}
+		n = read(fd, buf + len, 4096);
+		if (n > 0)
+			len += (size_t)n;
+	} while (n > 0 || (n < 0 && errno == EINTR));
+	xclose(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = 0;
+	return buf;
+}
+
+/*
+ * PRIVATE_PARENT: if the mount holding path is shared, make it private (as runc does before it
+ * binds the rootfs onto itself): that bind, and every mount below it, would otherwise propagate
+ * to the mount's peers in other namespaces, and pivot_root refuses a shared parent. The mount is
+ * found by its id (statx) in our own mountinfo: "id parent dev root mountpoint options
+ * [optional fields] - type source super-options", the mount point with ' ', tab, newline and
+ * backslash escaped as octal.
+ */
+static int private_parent(const char *path)
+{
+	struct statx sx;
+	char *buf, *line, *next;
+
+	if (statx(AT_FDCWD, path, 0, STATX_MNT_ID, &sx) < 0)
+		return -1;
+	if (!(sx.stx_mask & STATX_MNT_ID))
+		return fail(ENOSYS);
+	if (!(buf = read_all("/proc/self/mountinfo")))
+		return -1;
+	for (line = buf; *line; line = next) {
+		char point[PATH_MAX], *p = line, *sep, *end = strchr(line, '\n');
+		unsigned long long id;
+		size_t k = 0;
+		int r = 0;
+
+		next = end ? end + 1 : line + strlen(line);
+		if (end)
+			*end = 0;
+		if (sscanf(line, "%llu", &id) != 1 || id != sx.stx_mnt_id)
+			continue;
+		for (int f = 0; f < 4 && p; f++)
+			p = strchr(p + 1, ' ');
+		if (!p || !(sep = strstr(p, " - "))) {
+			free(buf);
+			return fail(EINVAL);
+		}
+		for (p++; *p && *p != ' ' && k < sizeof point - 1; p++) {
+			if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+			    p[3] >= '0' && p[3] <= '7') {
+				point[k++] = (char)((p[1] - '0') << 6 | (p[2] - '0') << 3 | (p[3] - '0'));
+				p += 3;
+			} else {
+				point[k++] = *p;
+			}
+		}
+		point[k] = 0;
+		*sep = 0; /* the optional fields end here */
+		if (strstr(p, " shared:"))
+			r = mount("", point, NULL, MS_PRIVATE, NULL);
+		free(buf);
+		return r;
+	}
+	free(buf);
+	return fail(ENOENT);
 }
 
 /*
@@ -1082,7 +1208,7 @@ static int run(struct op *o, int op)
 	}
 	case READY: message(MSG_READY, op, 0, 0); return 0;
 	case WAIT_START: return wait_start(a[0].s);
-	case CHDIR: return chdir(a[0].s);
+	case CHDIR: return chdir_op(a[0].s);
 	case UMASK: umask((mode_t)a[0].u); return 0;
 	case SETGROUPS: return setgroups_op(o);
 	case SETGID: return setresgid((gid_t)a[0].u, (gid_t)a[0].u, (gid_t)a[0].u);
@@ -1096,13 +1222,15 @@ static int run(struct op *o, int op)
 	case EXEC: return exec_op(o, op);
 	case OOM_SCORE_ADJ: return write_file("/proc/self/oom_score_adj", a[0].s);
 	case SYNC: return sync_op(op, a[0].u);
-	case SECCOMP: return seccomp_op(a);
+	case SECCOMP: return seccomp_op(a, op);
 	case RUN_HOOK: return run_hook_op(o);
 	case CONSOLE_SOCKET: return console_socket(a[0].s);
 	case CONSOLE: return console_op(a);
 	case STDIO: return stdio_op(a[0].s, a[1].s);
 	case LINK_UP: return link_up(a[0].s);
 	case MOUNT_COPY_UP: return mount_copy_up(a);
+	case CHROOT: return chroot_op(a[0].s);
+	case PRIVATE_PARENT: return private_parent(a[0].s);
 	case EXIT_COMMAND:
 		exit_command = o;
 		if ((exit_ns[0] = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)
