@@ -100,23 +100,7 @@ public record CgroupHost(List<Hierarchy> hierarchies) {
     private static final Set<String> KNOWN_V1 = Set.of("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer",
             "net_cls", "blkio", "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc");
 
-    /** mountinfo escapes space, tab, newline and backslash as \ooo. */
     static String unescape(String s) {
-        if (s.indexOf('\\') < 0) return s;
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length()) {
-                try {
-                    sb.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                    i += 3;
-                    continue;
-                } catch (NumberFormatException e) {
-                    // not an escape: keep the backslash
-                }
-            }
-            sb.append(c);
-        }
-        return sb.toString();
+        return kurma.sys.ProcFs.unescapeMountinfo(s);
     }
 }

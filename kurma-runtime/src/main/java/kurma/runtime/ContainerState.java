@@ -20,6 +20,9 @@ import kurma.spec.Spec;
  *     delete removes
  * @param poststart the hooks start runs once the program runs (config.json may change later)
  * @param poststop the hooks delete runs
+ * @param hostMountId a container without a mount namespace of its own binds its rootfs onto
+ *     itself in the host's (as runc does): that mount's id, which delete detaches with every
+ *     mount the container made below it; 0 for a container with its own mount namespace
  */
 public record ContainerState(
         String id,
@@ -32,7 +35,8 @@ public record ContainerState(
         List<String> cgroupDirs,
         List<String> cgroupCreated,
         List<Spec.Hook> poststart,
-        List<Spec.Hook> poststop) {
+        List<Spec.Hook> poststop,
+        long hostMountId) {
 
     public static final String OCI_VERSION = "1.2.0";
 
@@ -49,6 +53,7 @@ public record ContainerState(
         m.put("cgroupCreated", new ArrayList<Object>(cgroupCreated));
         m.put("poststart", hooksJson(poststart));
         m.put("poststop", hooksJson(poststop));
+        if (hostMountId != 0) m.put("hostMountId", hostMountId);
         return m;
     }
 
@@ -91,7 +96,8 @@ public record ContainerState(
                 (List<String>) (List<?>) m.getOrDefault("cgroupDirs", List.of()),
                 (List<String>) (List<?>) m.getOrDefault("cgroupCreated", List.of()),
                 hooksFrom(m.get("poststart")),
-                hooksFrom(m.get("poststop")));
+                hooksFrom(m.get("poststop")),
+                (Long) m.getOrDefault("hostMountId", 0L));
     }
 
     /** The OCI runtime-spec state object for `state` and `list --format json`. */

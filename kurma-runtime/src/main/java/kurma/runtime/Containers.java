@@ -192,6 +192,10 @@ public final class Containers {
         List<Path> createdCgroups = List.of();
         boolean planned = false;
         boolean ok = false;
+        // No mount namespace of its own: its mounts go into ours, on a bind of the rootfs that
+        // stage2 makes on top of whatever is mounted there now.
+        boolean hostMounts = spec.linux().namespace("mount") == null;
+        long mountedBefore = hostMounts ? topMountId(rootfs) : 0;
         try (LockedFile lock = store.create(id)) {
             try {
                 if (notify) {
@@ -223,9 +227,11 @@ public final class Containers {
                 for (Cgroup.Dir d : cgroup.dirs()) dirs.add(d.path().toString());
                 List<String> created = new ArrayList<>();
                 for (Path p : createdCgroups) created.add(p.toString());
+                long hostMountId = hostMounts ? topMountId(rootfs) : 0;
+                if (hostMountId == mountedBefore) hostMountId = 0; // (not ours: nothing to detach)
                 ContainerState state = new ContainerState(id, launched.initPid(), ProcStat.startTime(launched.initPid()),
                         bundleDir.toString(), rootfs.toString(), kurma.sys.Clock.now(), spec.annotations(),
-                        dirs, created, spec.hooks().poststart(), spec.hooks().poststop());
+                        dirs, created, spec.hooks().poststart(), spec.hooks().poststop(), hostMountId);
                 store.write(state);
                 if (opts.pidFile() != null) {
                     StateStore.writeAtomically(opts.pidFile().toAbsolutePath(), Integer.toString(launched.initPid()));
@@ -236,6 +242,10 @@ public final class Containers {
             } finally {
                 if (!ok) {
                     for (int pid : pidsOf(cgroup)) killForcibly(pid);
+                    if (hostMounts) {
+                        long top = topMountId(rootfs);
+                        if (top != mountedBefore) detachHostMounts(rootfs.toString(), top);
+                    }
                     Cgroup.remove(createdCgroups, cgroup.leaves());
                     store.remove(id);
                     // A failed create continues the lifecycle at destroy, then poststop
@@ -639,7 +649,8 @@ public final class Containers {
             Plan plan;
             try {
                 plan = PlanCompiler.compileExec(new PlanCompiler.ExecContext(process, s.pid(), namespaces,
-                        s.cgroupDirPaths(), !opts.detach(), lastCap(), seccomp(spec), absolute(opts.consoleSocket())));
+                        s.cgroupDirPaths(), !opts.detach(), lastCap(), seccomp(spec), absolute(opts.consoleSocket()),
+                        s.hostMountId() != 0 ? s.rootfs() : null));
             } catch (ConfigException e) {
                 throw new KurmaException("exec: " + e.getMessage(), e);
             }
@@ -894,6 +905,7 @@ public final class Containers {
                 if (!any) break;
                 sleep(10);
             }
+            if (s.hostMountId() != 0) detachHostMounts(s.rootfs(), s.hostMountId());
             List<String> left = Cgroup.remove(s.cgroupCreatedPaths(), cg.leaves());
             left.retainAll(s.cgroupDirs()); // shared parents may stay
             store.remove(id);
@@ -902,6 +914,27 @@ public final class Containers {
                 runWarning("poststop", s.poststop(), Hooks.state(id, Status.STOPPED, 0, s.bundle(), s.annotations()));
             }
             if (!left.isEmpty()) throw new KurmaException("container \"" + id + "\" deleted, but cgroup " + left + " could not be removed");
+        }
+    }
+
+    /** The id of the mount on top at path in our mount namespace, -1 for none. */
+    private static long topMountId(Path path) {
+        try {
+            return kurma.sys.ProcFs.topMountId(path.toString());
+        } catch (IOException e) {
+            throw new KurmaException("reading /proc/self/mountinfo: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Detaches the rootfs bind a container without a mount namespace made in ours, and with it
+     * every mount below it, if it is still the one on top there.
+     */
+    private static void detachHostMounts(String rootfs, long id) {
+        if (topMountId(Path.of(rootfs)) != id) return;
+        int r = kurma.sys.Fs.umount2(rootfs, kurma.sys.Fs.MNT_DETACH);
+        if (r < 0 && r != -Errno.EINVAL) {
+            throw new KurmaException("unmounting " + rootfs + ": " + Errno.describe(-r) + " (" + Errno.name(-r) + ")");
         }
     }
 

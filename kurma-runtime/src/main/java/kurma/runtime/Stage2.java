@@ -312,6 +312,12 @@ final class Stage2 {
                     && plan.steps().get(m[1]).op() == kurma.runtime.plan.Op.FIND_EXEC) {
                 throw new KurmaException(programNotFound(plan.steps().get(m[1]), m[2]));
             }
+            if (plan != null && m[1] >= 0 && m[1] < plan.steps().size() && m[2] == Errno.EXDEV
+                    && plan.steps().get(m[1]).op() == kurma.runtime.plan.Op.CHDIR) {
+                String cwd = ((kurma.runtime.plan.Plan.Str) plan.steps().get(m[1]).args().getFirst()).value();
+                throw new KurmaException("process.cwd \"" + cwd + "\" leads outside the container's root filesystem"
+                        + " (possible container breakout: refused)");
+            }
             throw new KurmaException(step + ": " + Errno.describe(m[2]) + " (" + Errno.name(m[2]) + ")");
         }
         return m;

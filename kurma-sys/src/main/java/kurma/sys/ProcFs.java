@@ -26,4 +26,49 @@ public final class ProcFs {
             return new String(buf, 0, len, StandardCharsets.UTF_8);
         }
     }
+
+    /**
+     * The id of the mount on top at mountPoint (the last of those mountinfo lists there), or -1
+     * when nothing is mounted exactly there.
+     */
+    public static long topMountId(String mountPoint) throws IOException {
+        long id = -1;
+        for (String line : read(Path.of("/proc/self/mountinfo")).split("\n")) {
+            // id parent major:minor root mountpoint ...
+            int a = line.indexOf(' '), b = nth(line, ' ', 4), c = b < 0 ? -1 : line.indexOf(' ', b + 1);
+            if (a > 0 && c > b && unescapeMountinfo(line.substring(b + 1, c)).equals(mountPoint)) {
+                id = Long.parseLong(line.substring(0, a));
+            }
+        }
+        return id;
+    }
+
+    private static int nth(String s, char ch, int n) {
+        int at = -1;
+        for (int i = 0; i < n; i++) {
+            at = s.indexOf(ch, at + 1);
+            if (at < 0) return -1;
+        }
+        return at;
+    }
+
+    /** mountinfo escapes space, tab, newline and backslash as \ooo. */
+    public static String unescapeMountinfo(String s) {
+        if (s.indexOf('\\') < 0) return s;
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length()) {
+                try {
+                    sb.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                    i += 3;
+                    continue;
+                } catch (NumberFormatException e) {
+                    // not an escape: keep the backslash
+                }
+            }
+            sb.append(c);
+        }
+        return sb.toString();
+    }
 }

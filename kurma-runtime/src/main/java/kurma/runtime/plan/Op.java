@@ -50,7 +50,9 @@ public enum Op {
     STDIO(43),
     EXIT_COMMAND(44),
     LINK_UP(45),
-    MOUNT_COPY_UP(46);
+    MOUNT_COPY_UP(46),
+    CHROOT(47),
+    PRIVATE_PARENT(48);
 
     public final int code;
 

@@ -43,10 +43,11 @@ public final class PlanCompiler {
 
     /**
      * What an exec plan depends on: the process to run, the container's init (whose namespaces
-     * it joins), the container's cgroup directories, and its seccomp filter.
+     * it joins), the container's cgroup directories, and its seccomp filter. chroot: the
+     * container's root, for one without a mount namespace of its own (null otherwise).
      */
     public record ExecContext(Spec.Process process, int initPid, List<String> namespaces, List<Path> cgroupDirs,
-            boolean foreground, int lastCap, Seccomp seccomp, String consoleSocket) {}
+            boolean foreground, int lastCap, Seccomp seccomp, String consoleSocket, String chroot) {}
 
     /**
      * Kurma's annotation for "set the loopback of the container's new network namespace up":
@@ -115,6 +116,7 @@ public final class PlanCompiler {
             String path = "/proc/" + x.initPid() + "/ns/" + n;
             plan.add("join the container's " + n + " namespace", Op.SETNS, path, PROC_NS.get(n));
         }
+        if (x.chroot() != null) plan.add("change root to " + x.chroot(), Op.CHROOT, x.chroot());
         plan.add("fork the exec process", Op.FORK, 0L, x.foreground() ? 1L : 0L);
         if (x.process().terminal()) {
             // A terminal needs a session of its own to become its controlling terminal.
@@ -263,19 +265,15 @@ public final class PlanCompiler {
     /**
      * Process steps before READY (create and exec alike), so that a failure is reported while
      * the caller still listens: limits (they need privileges), then the user and capabilities,
-     * no_new_privs, then the cwd and the program as that user sees them. Without no_new_privs
-     * the kernel requires CAP_SYS_ADMIN to install a seccomp filter, so then it goes before the
-     * user changes (it must allow what follows, as with runc).
+     * no_new_privs, then the cwd (stage2 checks it lies inside the root) and the program as that
+     * user sees them. The seccomp filter comes last of all (execProcess).
      */
     private void prepareProcess(Spec.Process p, Seccomp seccomp) {
         rlimits(p);
         if (p.oomScoreAdj() != null) {
             plan.add("set oom_score_adj " + p.oomScoreAdj(), Op.OOM_SCORE_ADJ, String.valueOf(p.oomScoreAdj()));
         }
-        if (seccomp != null && !p.noNewPrivileges()) {
-            plan.add("install the seccomp filter", Op.SECCOMP, seccomp.program(), seccomp.flags());
-        }
-        user(p);
+        user(p, seccomp != null && !p.noNewPrivileges());
         if (p.noNewPrivileges()) plan.add("set no_new_privs", Op.NO_NEW_PRIVS);
         plan.add("change to working directory " + p.cwd(), Op.CHDIR, p.cwd());
         String program = p.args().getFirst();
@@ -283,11 +281,12 @@ public final class PlanCompiler {
     }
 
     /**
-     * Process steps after READY (and start): with no_new_privs the seccomp filter goes as late
-     * as possible, so that it constrains the program and not our setup; then exec.
+     * Process steps after READY (and start): the seccomp filter, which stage2 installs as the
+     * last call before execve (PLAN.md "Seccomp last"), so that it constrains the program and
+     * none of our set-up; then exec.
      */
     private void execProcess(Spec.Process p, Seccomp seccomp) {
-        if (seccomp != null && p.noNewPrivileges()) {
+        if (seccomp != null) {
             plan.add("install the seccomp filter", Op.SECCOMP, seccomp.program(), seccomp.flags());
         }
         Object[] exec = new Object[1 + p.args().size() + p.env().size()];
@@ -334,8 +333,19 @@ public final class PlanCompiler {
             }
         }
         if (linux.namespace("mount") == null) {
-            throw new ConfigException("linux.namespaces: a mount namespace is required to set up the root filesystem");
+            // Without one the container's mounts are made in the host's mount namespace, as runc
+            // and crun make them (delete takes them away again); what needs a private one is refused.
+            if (!linux.maskedPaths().isEmpty()) {
+                throw new ConfigException("linux.maskedPaths: masking paths needs a mount namespace of the container's own");
+            }
+            if (!linux.readonlyPaths().isEmpty()) {
+                throw new ConfigException("linux.readonlyPaths: read-only paths need a mount namespace of the container's own");
+            }
+            if (linux.rootfsPropagation() != null && !linux.rootfsPropagation().isEmpty()) {
+                throw new ConfigException("linux.rootfsPropagation: needs a mount namespace of the container's own");
+            }
         }
+        for (String key : linux.sysctl().keySet()) checkSysctlNamespace(linux, key);
         if (spec.hostname() != null && !spec.hostname().isEmpty() && linux.namespace("uts") == null) {
             throw new ConfigException("hostname: setting it needs a uts namespace");
         }
@@ -344,12 +354,44 @@ public final class PlanCompiler {
         }
     }
 
+    /**
+     * runc's rule: a sysctl is written only where it cannot change the host, inside a namespace
+     * the container has (its own or one it joined): the IPC ones need an IPC namespace, net.* a
+     * network namespace, the UTS names a UTS namespace; any other is the host's for everyone.
+     */
+    private static void checkSysctlNamespace(Spec.Linux linux, String key) {
+        String ns;
+        if (key.startsWith("fs.mqueue.") || key.startsWith("kernel.msg") || key.startsWith("kernel.sem")
+                || key.startsWith("kernel.shm")) {
+            ns = "ipc";
+        } else if (key.startsWith("net.")) {
+            ns = "network";
+        } else if (key.equals("kernel.hostname") || key.equals("kernel.domainname")) {
+            ns = "uts";
+        } else {
+            throw new ConfigException("linux.sysctl: \"" + key + "\" is not in a namespace of the container: it would change the host");
+        }
+        if (linux.namespace(ns) == null) {
+            throw new ConfigException("linux.sysctl: \"" + key + "\" needs a " + ns + " namespace, or it would change the host's");
+        }
+    }
+
     // ------------------------------------------------------------------ root filesystem
 
     private void rootfs(Spec.Linux linux) {
         String root = ctx.rootfs().toString();
-        // Nothing we mount may propagate back to the host: make the whole tree slave first.
-        plan.add("make / a recursive slave mount", Op.MOUNT, "", "/", "", MS_SLAVE | MS_REC, "");
+        boolean mountns = linux.namespace("mount") != null;
+        Long rootPropagation = rootPropagation(linux);
+        if (mountns) {
+            // As runc: the whole tree takes linux.rootfsPropagation (Kubernetes' Bidirectional
+            // volumes need rshared), by default it becomes a recursive slave, so that nothing we
+            // mount propagates back to the host. A shared mount holding the rootfs is made private,
+            // so the rootfs bind and what is mounted below it stay ours (and pivot_root works).
+            plan.add(rootPropagation == null ? "make / a recursive slave mount" : "set the propagation of / to "
+                    + linux.rootfsPropagation(), Op.MOUNT, "", "/", "", rootPropagation == null ? MS_SLAVE | MS_REC
+                    : rootPropagation, "");
+            plan.add("make the mount holding " + root + " private if it is shared", Op.PRIVATE_PARENT, root);
+        }
         plan.add("bind " + root + " onto itself", Op.MOUNT, root, root, "", MS_BIND | MS_REC, "");
         plan.add("open root " + root, Op.OPEN_ROOT, root);
 
@@ -357,6 +399,7 @@ public final class PlanCompiler {
         for (Spec.Mount m : spec.mounts()) {
             String dest = paths.relative(m.destination(), "mount destination");
             MountOptions o = MountOptions.parse(m.type(), m.options());
+            checkKernelFsDestination(m, dest);
             if (dest.equals("dev") && o.bind()) devFromHost = true;
             mount(m, dest, o);
         }
@@ -383,16 +426,15 @@ public final class PlanCompiler {
         }
         for (Spec.Hook hook : hooks.createContainer()) addHook(plan, "createContainer", hook);
 
-        if (ctx.noPivot()) plan.add("move root " + root + " to /", Op.MOVE_ROOT, root);
+        if (!mountns) plan.add("change root to " + root, Op.CHROOT, root); // pivot_root would move the host's
+        else if (ctx.noPivot()) plan.add("move root " + root + " to /", Op.MOVE_ROOT, root);
         else plan.add("pivot_root to " + root, Op.PIVOT_ROOT, root);
         // The container's own /dev/ptmx now: its pty lives in the container's devpts.
         if (spec.process().terminal()) console(plan, spec.process(), console ? "dev/console" : "");
 
-        if (linux.rootfsPropagation() != null && !linux.rootfsPropagation().isEmpty()) {
-            Long p = MountOptions.propagation(linux.rootfsPropagation());
-            if (p == null) throw new ConfigException("linux.rootfsPropagation: unknown value \"" + linux.rootfsPropagation() + "\"");
-            plan.add("set root propagation " + linux.rootfsPropagation(), Op.MOUNT, "", "/", "", p, "");
-        }
+        // Again on the new root (it was the rootfs bind, private until now), as runc does.
+        if (rootPropagation != null) plan.add("set root propagation " + linux.rootfsPropagation(), Op.MOUNT, "", "/", "",
+                rootPropagation, "");
         for (Map.Entry<String, String> s : linux.sysctl().entrySet()) {
             String key = s.getKey();
             if (key.contains("..") || key.startsWith("/") || key.isEmpty()) {
@@ -407,9 +449,32 @@ public final class PlanCompiler {
         }
     }
 
+    /** linux.rootfsPropagation as mount flags; null when not given. */
+    private static Long rootPropagation(Spec.Linux linux) {
+        String name = linux.rootfsPropagation();
+        if (name == null || name.isEmpty()) return null;
+        Long p = MountOptions.propagation(name);
+        if (p == null) throw new ConfigException("linux.rootfsPropagation: unknown value \"" + name + "\"");
+        return p;
+    }
+
     private static String absolute(String p, String field) {
         if (!p.startsWith("/")) throw new ConfigException(field + ": \"" + p + "\" is not an absolute path");
         return p;
+    }
+
+    /**
+     * proc and sysfs, and whatever goes on /proc, /sys or /dev, go on a real directory of the
+     * rootfs, never through a symlink there (as runc and crun refuse it): the kernel's own files
+     * must appear where the masks and read-only paths (and the container's users) expect them.
+     */
+    private void checkKernelFsDestination(Spec.Mount m, String dest) {
+        boolean kernelFs = m.type().equals("proc") || m.type().equals("sysfs");
+        if (!kernelFs && !dest.equals("proc") && !dest.equals("sys") && !dest.equals("dev")) return;
+        if (paths.isSymlinkOrNotDirectory(dest)) {
+            throw new ConfigException("mount destination \"" + m.destination() + "\" (" + (m.type().isEmpty() ? "bind" : m.type())
+                    + "): must be a directory in the root filesystem, not a symlink or another file");
+        }
     }
 
     /** A mount of the config on dest (below the rootfs), with its parsed options. */
@@ -534,29 +599,39 @@ public final class PlanCompiler {
         }
     }
 
-    private void user(Spec.Process p) {
+    /**
+     * The user and its capabilities. A set that is absent (or the whole capabilities object) is
+     * empty, as with runc: a config that names no capability gets none.
+     *
+     * <p>keepSysAdmin: a seccomp filter is to be installed without no_new_privs, which the kernel
+     * allows only with CAP_SYS_ADMIN, and it goes in right before execve (see execProcess). So the
+     * permitted and effective sets keep CAP_SYS_ADMIN until then: that costs nothing, because
+     * execve computes the program's permitted and effective sets afresh from the inheritable,
+     * bounding and ambient sets (and the file's), which are final here; the ones before execve
+     * never reach it. Without it stage2 would need a capset after the filter, which a profile
+     * allowing only the program's own calls denies.
+     */
+    private void user(Spec.Process p, boolean keepSysAdmin) {
         Spec.User u = p.user();
         if (u.umask() != null) plan.add("set umask " + Long.toOctalString(u.umask()), Op.UMASK, u.umask());
-        Spec.Capabilities caps = p.capabilities();
-        if (caps != null && caps.bounding() != null) {
-            plan.add("limit the capability bounding set", Op.CAP_BOUNDING,
-                    Linux.capMask(caps.bounding(), ctx.lastCap(), "process.capabilities.bounding"), (long) ctx.lastCap());
-        }
-        boolean keep = caps != null && u.uid() != 0;
-        if (keep) plan.add("keep capabilities across setuid", Op.KEEPCAPS, 1L);
+        Spec.Capabilities caps = p.capabilities() != null ? p.capabilities()
+                : new Spec.Capabilities(null, null, null, null, null);
+        plan.add("limit the capability bounding set", Op.CAP_BOUNDING, mask(caps.bounding(), "bounding"),
+                (long) ctx.lastCap());
+        // Cleared by execve: no need to switch it off again.
+        if (u.uid() != 0) plan.add("keep capabilities across setuid", Op.KEEPCAPS, 1L);
         Object[] groups = u.additionalGids().toArray();
         plan.add("set supplementary groups " + u.additionalGids(), Op.SETGROUPS, groups);
         plan.add("set gid " + u.gid(), Op.SETGID, u.gid());
         plan.add("set uid " + u.uid(), Op.SETUID, u.uid());
-        if (caps != null) {
-            long eff = mask(caps.effective(), "effective"), perm = mask(caps.permitted(), "permitted"),
-                    inh = mask(caps.inheritable(), "inheritable");
-            plan.add("set capabilities", Op.CAPSET, eff, perm, inh);
-            if (keep) plan.add("stop keeping capabilities", Op.KEEPCAPS, 0L);
-            // The kernel allows an ambient capability only if it is permitted and inheritable.
-            long amb = mask(caps.ambient(), "ambient") & perm & inh;
-            plan.add("set ambient capabilities", Op.CAP_AMBIENT, amb, (long) ctx.lastCap());
-        }
+        long eff = mask(caps.effective(), "effective"), perm = mask(caps.permitted(), "permitted"),
+                inh = mask(caps.inheritable(), "inheritable");
+        long sysAdmin = keepSysAdmin ? 1L << Linux.CAPABILITIES.indexOf("CAP_SYS_ADMIN") : 0;
+        plan.add(sysAdmin != 0 && (eff & sysAdmin) == 0 ? "set capabilities (CAP_SYS_ADMIN kept until the seccomp filter is in)"
+                : "set capabilities", Op.CAPSET, eff | sysAdmin, perm | sysAdmin, inh);
+        // The kernel allows an ambient capability only if it is permitted and inheritable.
+        long amb = mask(caps.ambient(), "ambient") & perm & inh;
+        plan.add("set ambient capabilities", Op.CAP_AMBIENT, amb, (long) ctx.lastCap());
     }
 
     private long mask(List<String> names, String set) {

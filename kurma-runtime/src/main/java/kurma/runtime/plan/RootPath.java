@@ -93,6 +93,15 @@ public final class RootPath {
         return rel.isEmpty() ? "." : rel;
     }
 
+    /**
+     * Whether rel (as written, relative to the rootfs) exists there as a symlink or as anything
+     * but a directory; a missing path is neither (its mount point will be made as a directory).
+     */
+    public boolean isSymlinkOrNotDirectory(String rel) {
+        if (look(rel) != NOT_A_LINK) return look(rel) != MISSING;
+        return !Files.isDirectory(rootfs.resolve(rel), LinkOption.NOFOLLOW_LINKS);
+    }
+
     /** A symlink's target, or MISSING, or NOT_A_LINK (compare by identity). */
     private String look(String rel) {
         String known = seen.get(rel);

@@ -92,7 +92,7 @@ class PlanCompilerTest {
     void execJoinsCgroupsThenNamespacesUserFirstMountLast() throws Exception {
         Spec.Process p = Spec.parse(DefaultSpec.JSON).process();
         Plan plan = PlanCompiler.compileExec(new PlanCompiler.ExecContext(p, 42,
-                List.of("mnt", "net", "user", "pid"), List.of(tmp.resolve("v1cg")), true, 40, null, null));
+                List.of("mnt", "net", "user", "pid"), List.of(tmp.resolve("v1cg")), true, 40, null, null, null));
         List<Plan.Step> s = plan.steps();
         assertEquals(Op.WRITE_FILE, s.get(0).op());
         assertEquals(new Plan.Str(tmp.resolve("v1cg/tasks").toString()), s.get(0).args().getFirst(), "v1: one thread by tasks");
@@ -122,7 +122,7 @@ class PlanCompilerTest {
 
         Spec.Process p = Spec.parse(json).process();
         List<Plan.Step> e = PlanCompiler.compileExec(new PlanCompiler.ExecContext(p, 42, List.of("mnt", "pid"),
-                List.of(), false, 40, null, "/run/e.sock")).steps();
+                List.of(), false, 40, null, "/run/e.sock", null)).steps();
         assertEquals(Op.CONSOLE_SOCKET, e.getFirst().op());
         int fork = indexOf(e, Op.FORK), setsid = indexOf(e, Op.SETSID), pty = indexOf(e, Op.CONSOLE);
         assertTrue(indexOf(e, Op.SETNS) < fork && fork < setsid && setsid < pty, "joined, forked, own session, then the pty");
