@@ -73,6 +73,51 @@ class CapabilitiesTest extends ContainerTest {
         assertEquals(expected, mask(r, "CapAmb"), () -> "ambient\n" + r);
     }
 
+    /**
+     * An absent or empty capabilities object names no capability, so the process has none, as
+     * with runc (containerd's CRI plugin writes {} for a pod that drops ALL). The same holds for
+     * exec, which takes the container's process as its base.
+     */
+    @Test
+    void absentOrEmptyCapabilitiesMeanNone() throws Exception {
+        String probe = "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status";
+        for (Object caps : new Object[] {null, new LinkedHashMap<String, Object>()}) {
+            Bundle b = env.bundle().set("process.capabilities", caps).sh(probe);
+            Result r = env.runOk(b);
+            for (String set : List.of("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")) {
+                assertEquals(0L, mask(r, set), () -> set + " with capabilities " + caps + "\n" + r);
+            }
+            String id = env.newId();
+            env.rt("run", "--detach", "-b", b.args("sleep", "60").write().toString(), id).ok();
+            Result e = env.rt("exec", id, "sh", "-c", probe).ok();
+            for (String set : List.of("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")) {
+                assertEquals(0L, mask(e, set), () -> "exec: " + set + " with capabilities " + caps + "\n" + e);
+            }
+            env.rt("delete", "--force", id).ok();
+        }
+    }
+
+    /**
+     * One set given, the others absent (empty). For root, execve makes the bounding set its
+     * permitted and effective sets, unless no_new_privs is set: then it may not gain what it did
+     * not have before (none). Both as with runc.
+     */
+    @Test
+    void anAbsentSetIsEmpty() throws Exception {
+        Map<String, Object> caps = new LinkedHashMap<>();
+        caps.put("bounding", new ArrayList<Object>(List.of("CAP_CHOWN", "CAP_KILL")));
+        long chownKill = 1L | (1L << 5);
+        for (boolean nnp : new boolean[] {true, false}) {
+            Result r = env.runOk(env.bundle().set("process.capabilities", caps).set("process.noNewPrivileges", nnp)
+                    .sh("grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status"));
+            assertEquals(chownKill, mask(r, "CapBnd"), () -> "bounding\n" + r);
+            assertEquals(nnp ? 0L : chownKill, mask(r, "CapEff"), () -> "effective, no_new_privs " + nnp + "\n" + r);
+            assertEquals(nnp ? 0L : chownKill, mask(r, "CapPrm"), () -> "permitted, no_new_privs " + nnp + "\n" + r);
+            assertEquals(0L, mask(r, "CapInh"), () -> "inheritable\n" + r);
+            assertEquals(0L, mask(r, "CapAmb"), () -> "ambient\n" + r);
+        }
+    }
+
     @Test
     void anUnknownCapabilityIsAnError() throws Exception {
         Bundle b = caps(env.bundle().args("true"), "CAP_CHOWN", "CAP_NO_SUCH_THING");
