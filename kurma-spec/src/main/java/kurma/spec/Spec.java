@@ -169,8 +169,10 @@ public record Spec(
      * The largest uid or gid a process may take, as runc allows: the kernel's ids are 32 bits,
      * but (uid_t)-1 means "leave unchanged" to setresuid, so 4294967295 would keep root.
      */
-    static final long MAX_PROCESS_ID = 2147483647L;
+    public static final long MAX_PROCESS_ID = 2147483647L;
     static final long U32_MAX = 0xffffffffL;
+    /** setgroups(2) takes at most NGROUPS_MAX groups. */
+    static final int MAX_GROUPS = 65536;
     /** sethostname(2) and setdomainname(2) take at most this many bytes (HOST_NAME_MAX). */
     static final int MAX_UTS_NAME = 64;
     /**
@@ -185,6 +187,10 @@ public record Spec(
                 ? new User(0, 0, null, List.of())
                 : new User(u.integer("uid", 0, MAX_PROCESS_ID, 0), u.integer("gid", 0, MAX_PROCESS_ID, 0),
                         u.integer("umask", 0, U32_MAX), u.integers("additionalGids", 0, MAX_PROCESS_ID));
+        if (user.additionalGids().size() > MAX_GROUPS) {
+            throw new ConfigException("process.user.additionalGids: at most " + MAX_GROUPS + " groups, got "
+                    + user.additionalGids().size());
+        }
         List<String> args = p.strings("args");
         if (args.isEmpty()) throw new ConfigException("process.args: must name the program to run");
         String cwd = p.requiredStr("cwd");

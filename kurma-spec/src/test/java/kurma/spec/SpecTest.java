@@ -176,6 +176,17 @@ class SpecTest {
     }
 
     @Test
+    void atMostNgroupsMaxGroups() {
+        List<Object> gids = new ArrayList<>();
+        for (long i = 0; i <= 65536; i++) gids.add(i);
+        assertMessage("process.user.additionalGids: at most 65536 groups, got 65537",
+                with(false, "process.user.additionalGids = " + Json.write(gids)));
+        gids.removeLast();
+        assertEquals(65536, Spec.parse(with(false, "process.user.additionalGids = " + Json.write(gids))).process().user()
+                .additionalGids().size());
+    }
+
+    @Test
     void whatRuncRunsStillParses() {
         // Mappings without a user namespace are ignored (as by runc), whatever their sizes.
         Spec s = Spec.parse(with(false, "linux.uidMappings = [{\"containerID\":0,\"hostID\":1000,\"size\":0}]"));
