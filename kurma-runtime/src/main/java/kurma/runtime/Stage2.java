@@ -216,12 +216,13 @@ final class Stage2 {
      */
     static String programNotFound(kurma.runtime.plan.Plan.Step step, int errno) {
         String name = ((kurma.runtime.plan.Plan.Str) step.args().getFirst()).value();
-        if (errno == Errno.EACCES) return "exec: \"" + name + "\": permission denied";
+        String quoted = kurma.spec.Quote.of(name); // as Go's %q, cut when long
+        if (errno == Errno.EACCES) return "exec: " + quoted + ": permission denied";
         if (errno == Errno.ENOENT) {
-            return name.indexOf('/') >= 0 ? "exec: \"" + name + "\": stat " + name + ": no such file or directory"
-                    : "exec: \"" + name + "\": executable file not found in $PATH";
+            return name.indexOf('/') >= 0 ? "exec: " + quoted + ": stat " + kurma.spec.Quote.cut(name) + ": no such file or directory"
+                    : "exec: " + quoted + ": executable file not found in $PATH";
         }
-        return "exec: \"" + name + "\": " + Errno.describe(errno).toLowerCase(java.util.Locale.ROOT);
+        return "exec: " + quoted + ": " + Errno.describe(errno).toLowerCase(java.util.Locale.ROOT);
     }
 
     private static String describeStatus(int status) {
