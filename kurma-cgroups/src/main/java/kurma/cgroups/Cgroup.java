@@ -31,11 +31,11 @@ public record Cgroup(List<Dir> dirs) {
     public static Cgroup resolve(CgroupHost host, String cgroupsPath, String id, String selfCgroupFile) {
         String path = cgroupsPath == null || cgroupsPath.isEmpty() ? "/kurma/" + id : cgroupsPath;
         if (path.contains(":")) {
-            throw new IllegalArgumentException("linux.cgroupsPath \"" + path
-                    + "\" is in systemd slice:prefix:name form; the systemd cgroup driver is not implemented, use a cgroupfs path");
+            throw new IllegalArgumentException("linux.cgroupsPath " + kurma.spec.Quote.of(path)
+                    + " is in systemd slice:prefix:name form; the systemd cgroup driver is not implemented, use a cgroupfs path");
         }
         for (String part : path.split("/")) {
-            if (part.equals("..")) throw new IllegalArgumentException("linux.cgroupsPath \"" + path + "\" must not contain \"..\"");
+            if (part.equals("..")) throw new IllegalArgumentException("linux.cgroupsPath " + kurma.spec.Quote.of(path) + " must not contain \"..\"");
         }
         List<Dir> dirs = new ArrayList<>();
         for (Hierarchy h : host.hierarchies()) {

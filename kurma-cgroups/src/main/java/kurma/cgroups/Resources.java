@@ -7,6 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import kurma.spec.Quote;
+
 /**
  * {@code linux.resources} of an OCI config, typed and checked. {@link #parse} runs when the
  * config is validated, before anything exists on the host, so a malformed value is reported
@@ -45,14 +47,14 @@ public record Resources(Memory memory, Cpu cpu, Pids pids, BlockIO blockIO, List
      * @param limit bytes; 0 unset, -1 unlimited
      * @param reservation soft limit in bytes (v1 memory.soft_limit_in_bytes, v2 memory.low); 0 unset, -1 unlimited
      * @param swap memory+swap limit in bytes (v1 semantics; v2 gets swap - limit); 0 unset, -1 unlimited
-     * @param swappiness 0-100, null unset (the config's -1 also means unset, as in runc)
+     * @param swappiness 0-100, null unset (the config's -1 and runc's unsigned -1, 2^64-1, also mean unset)
      * @param disableOOMKiller true turns the OOM killer off (v1 only)
      */
     public record Memory(long limit, long reservation, long swap, Long swappiness, boolean disableOOMKiller) {}
 
     /**
      * @param shares relative weight (v1 cpu.shares, converted to v2 cpu.weight); 0 unset
-     * @param quota microseconds per period; 0 unset, -1 unlimited
+     * @param quota microseconds per period; 0 unset, -1 unlimited (any negative in the config, as runc)
      * @param period microseconds; 0 unset
      * @param burst microseconds; null unset
      * @param realtimeRuntime microseconds (v1 only); 0 unset, -1 unlimited
@@ -64,7 +66,7 @@ public record Resources(Memory memory, Cpu cpu, Pids pids, BlockIO blockIO, List
     public record Cpu(long shares, long quota, long period, Long burst, long realtimeRuntime, long realtimePeriod,
             String cpus, String mems, Long idle) {}
 
-    /** @param limit maximum number of tasks; 0 unset, -1 unlimited */
+    /** @param limit maximum number of tasks; 0 unset, -1 unlimited (any negative in the config, as runc) */
     public record Pids(long limit) {}
 
     /**
@@ -146,7 +148,7 @@ public record Resources(Memory memory, Cpu cpu, Pids pids, BlockIO blockIO, List
             Obj h = r.element(hl, "hugepageLimits", i);
             String size = h.requiredString("pageSize");
             if (!isPageSize(size)) {
-                throw h.error("pageSize", "expected a size such as \"2MB\" or \"1GB\", got \"" + size + "\"");
+                throw h.error("pageSize", "expected a size such as \"2MB\" or \"1GB\", got " + Quote.of(size));
             }
             hugepages.add(new HugepageLimit(size, h.requiredInteger("limit", 0, Long.MAX_VALUE)));
         }
@@ -185,12 +187,15 @@ public record Resources(Memory memory, Cpu cpu, Pids pids, BlockIO blockIO, List
                 List.copyOf(rdma), Collections.unmodifiableMap(unified));
     }
 
+    private static final BigDecimal U64_MINUS_ONE = new BigDecimal("18446744073709551615");
+
     private static Memory memory(Obj m) {
         if (m == null) return null;
         long limit = m.integer("limit", -1, Long.MAX_VALUE);
         long reservation = m.integer("reservation", -1, Long.MAX_VALUE);
         long swap = m.integer("swap", -1, Long.MAX_VALUE);
-        Long swappiness = m.optInteger("swappiness", -1, 100);
+        // runc's swappiness is unsigned: its "unset" is -1 as 64 bits, 18446744073709551615.
+        Long swappiness = U64_MINUS_ONE.equals(m.map.get("swappiness")) ? null : m.optInteger("swappiness", -1, 100);
         if (swappiness != null && swappiness == -1) swappiness = null;
         m.optInteger("kernel", Long.MIN_VALUE, Long.MAX_VALUE);
         m.optInteger("kernelTCP", Long.MIN_VALUE, Long.MAX_VALUE);
@@ -212,7 +217,10 @@ public record Resources(Memory memory, Cpu cpu, Pids pids, BlockIO blockIO, List
         long shares = c.integer("shares", 0, 262144);
         // The kernel's minimum is 2: it would silently raise 1, and v2's conversion needs >= 2.
         if (shares == 1) throw c.error("shares", "must be at least 2");
-        return new Cpu(shares, c.integer("quota", -1, Long.MAX_VALUE), c.integer("period", 0, Long.MAX_VALUE),
+        // Any negative quota is no limit, as runc writes it (the kernel takes any negative
+        // cfs_quota_us so; v2 gets "max").
+        long quota = Math.max(-1, c.integer("quota", Long.MIN_VALUE, Long.MAX_VALUE));
+        return new Cpu(shares, quota, c.integer("period", 0, Long.MAX_VALUE),
                 c.optInteger("burst", 0, Long.MAX_VALUE), c.integer("realtimeRuntime", -1, Long.MAX_VALUE),
                 c.integer("realtimePeriod", 0, Long.MAX_VALUE), c.nonEmptyString("cpus"), c.nonEmptyString("mems"),
                 c.optInteger("idle", 0, 1));
@@ -220,7 +228,8 @@ public record Resources(Memory memory, Cpu cpu, Pids pids, BlockIO blockIO, List
 
     private static Pids pids(Obj p) {
         if (p == null) return null;
-        return new Pids(p.integer("limit", -1, Long.MAX_VALUE));
+        // Any negative limit is no limit ("max"), as runc writes it.
+        return new Pids(Math.max(-1, p.integer("limit", Long.MIN_VALUE, Long.MAX_VALUE)));
     }
 
     private static BlockIO blockIO(Obj b) {
@@ -262,7 +271,7 @@ public record Resources(Memory memory, Cpu cpu, Pids pids, BlockIO blockIO, List
         String type = d.string("type");
         if (type == null || type.isEmpty()) type = "a";
         if (!type.equals("a") && !type.equals("b") && !type.equals("c")) {
-            throw d.error("type", "expected \"a\", \"b\" or \"c\", got \"" + type + "\"");
+            throw d.error("type", "expected \"a\", \"b\" or \"c\", got " + Quote.of(type));
         }
         Long major = d.optInteger("major", -1, 0xffffffffL);
         Long minor = d.optInteger("minor", -1, 0xffffffffL);
@@ -272,7 +281,7 @@ public record Resources(Memory memory, Cpu cpu, Pids pids, BlockIO blockIO, List
         for (int i = 0; i < access.length(); i++) {
             char c = access.charAt(i);
             if ((c != 'r' && c != 'w' && c != 'm') || access.indexOf(c) != i) {
-                throw d.error("access", "must be a combination of r, w and m, got \"" + access + "\"");
+                throw d.error("access", "must be a combination of r, w and m, got " + Quote.of(access));
             }
         }
         return new DeviceRule(allow, type.charAt(0), major == null ? -1 : major, minor == null ? -1 : minor, access);
@@ -312,8 +321,9 @@ public record Resources(Memory memory, Cpu cpu, Pids pids, BlockIO blockIO, List
             this.path = path;
         }
 
+        /** key may be the config's own (an rdma device, a unified file): it is cut when long. */
         IllegalArgumentException error(String key, String message) {
-            return new IllegalArgumentException(path + "." + key + ": " + message);
+            return new IllegalArgumentException(path + "." + Quote.cut(key) + ": " + message);
         }
 
         @SuppressWarnings("unchecked")
@@ -321,7 +331,7 @@ public record Resources(Memory memory, Cpu cpu, Pids pids, BlockIO blockIO, List
             Object v = map.get(key);
             if (v == null) return null;
             if (!(v instanceof Map)) throw error(key, "expected an object");
-            return new Obj((Map<String, Object>) v, path + "." + key);
+            return new Obj((Map<String, Object>) v, path + "." + Quote.cut(key));
         }
 
         @SuppressWarnings("unchecked")

@@ -92,6 +92,28 @@ class ResourcesParseTest {
     }
 
     @Test
+    void negativeQuotasAndPidsLimitsAreUnlimitedAsRuncRunsThem() {
+        Resources r = parse("{\"cpu\": {\"quota\": -5}, \"pids\": {\"limit\": -100},"
+                + " \"memory\": {\"swappiness\": 18446744073709551615}}");
+        assertEquals(-1, r.cpu().quota());
+        assertEquals(-1, r.pids().limit());
+        assertNull(r.memory().swappiness(), "runc's unsigned -1 is unset");
+        assertEquals(-1, parse("{\"cpu\": {\"quota\": -9223372036854775808}}").cpu().quota());
+    }
+
+    @Test
+    void longValuesInErrorsAreCut() {
+        String name = "x".repeat(100_000);
+        for (String json : List.of("{\"hugepageLimits\": [{\"pageSize\": \"" + name + "\", \"limit\": 1}]}",
+                "{\"rdma\": {\"" + name + "\": {\"hcaHandles\": -1}}}", "{\"unified\": {\"" + name + "/x\": \"1\"}}",
+                "{\"devices\": [{\"allow\": true, \"access\": \"" + name + "\"}]}")) {
+            String m = assertThrows(IllegalArgumentException.class, () -> parse(json)).getMessage();
+            assertTrue(m.length() < 250, () -> m.substring(0, 250));
+            assertTrue(m.contains("(100000 characters)") || m.contains("(100002 characters)"), m);
+        }
+    }
+
+    @Test
     void anIntegerWrittenWithAnExponentIsAnInteger() {
         assertEquals(1_000_000_000L, parse("{\"memory\": {\"limit\": 1e9}}").memory().limit());
     }

@@ -58,11 +58,11 @@ final class Args {
                 body = body.substring(0, eq);
             }
             String name = canonical.get(body);
-            if (name == null) throw new UsageException("unknown flag " + t);
+            if (name == null) throw new UsageException("unknown flag " + kurma.spec.Quote.cut(t));
             if (takesValue.contains(name)) {
                 String v = inline;
                 if (v == null) {
-                    if (i + 1 >= argv.size()) throw new UsageException("flag " + t + " needs a value");
+                    if (i + 1 >= argv.size()) throw new UsageException("flag " + kurma.spec.Quote.cut(t) + " needs a value");
                     v = argv.get(++i);
                 }
                 a.values.put(name, v);
@@ -75,7 +75,7 @@ final class Args {
             } else {
                 if (inline != null && !inline.equals("true")) {
                     if (inline.equals("false")) continue;
-                    throw new UsageException("flag " + t + " takes no value");
+                    throw new UsageException("flag " + kurma.spec.Quote.cut(t) + " takes no value");
                 }
                 a.switches.add(name);
             }
@@ -102,7 +102,7 @@ final class Args {
         try {
             return Integer.parseInt(v);
         } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " needs a number, got \"" + v + "\"");
+            throw new UsageException("--" + name + " needs a number, got " + kurma.spec.Quote.of(v));
         }
     }
 

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import kurma.spec.Json;
+import kurma.spec.Quote;
 
 /**
  * runc-compatible logging. With {@code --log FILE} records are appended to FILE in the
@@ -25,7 +26,7 @@ final class Log implements kurma.runtime.RuntimeLog {
 
     Log(String file, String format, boolean debug, PrintStream stderr) {
         if (format != null && !format.equals("text") && !format.equals("json")) {
-            throw new UsageException("--log-format must be text or json, got \"" + format + "\"");
+            throw new UsageException("--log-format must be text or json, got " + Quote.of(format));
         }
         this.file = file == null || file.isEmpty() ? null : Path.of(file);
         this.json = "json".equals(format);
@@ -33,8 +34,20 @@ final class Log implements kurma.runtime.RuntimeLog {
         this.stderr = stderr;
     }
 
+    /**
+     * The longest error or warning line: values quoted in messages are cut already
+     * ({@link Quote}), this bounds the rest (an exception's text, many values in one line), so
+     * that no input makes the line an engine shows its user grow without end.
+     */
+    static final int MAX_LINE = 1000;
+
+    /** One line: newlines as spaces, other control characters escaped, cut at MAX_LINE. */
+    private static String line(String msg) {
+        return Quote.cut(String.valueOf(msg).replace('\n', ' '), MAX_LINE);
+    }
+
     void error(String msg) {
-        String line = msg.replace('\n', ' ');
+        String line = line(msg);
         if (file != null) {
             append(record("error", line));
             stderr.println(line);
@@ -49,7 +62,7 @@ final class Log implements kurma.runtime.RuntimeLog {
 
     @Override
     public void warn(String msg) {
-        String line = msg.replace('\n', ' ');
+        String line = line(msg);
         if (file != null) append(record("warning", line));
         else stderr.println(json ? record("warning", line) : "warning: " + line);
     }

@@ -16,6 +16,7 @@ import kurma.runtime.KurmaException;
 import kurma.runtime.Stage2Spares;
 import kurma.spec.DefaultSpec;
 import kurma.spec.Json;
+import kurma.spec.Quote;
 
 /**
  * kurma-runtime: a runc-compatible command line over the Kurma runtime library.
@@ -230,7 +231,7 @@ public final class Main {
                 out.println(USAGE);
                 return 0;
             }
-            default -> throw new UsageException("unknown command \"" + cmd + "\"; see kurma-runtime --help");
+            default -> throw new UsageException("unknown command " + Quote.of(cmd) + "; see kurma-runtime --help");
         }
     }
 
@@ -291,9 +292,9 @@ public final class Main {
                 total += (long) (n * unit);
             }
         } catch (RuntimeException e) {
-            throw new UsageException("--interval: not a duration such as 5s or 500ms: \"" + s + "\"");
+            throw new UsageException("--interval: not a duration such as 5s or 500ms: " + Quote.of(s));
         }
-        if (total <= 0) throw new UsageException("--interval must be positive, got \"" + s + "\"");
+        if (total <= 0) throw new UsageException("--interval must be positive, got " + Quote.of(s));
         return total;
     }
 
@@ -333,15 +334,21 @@ public final class Main {
      */
     private static kurma.spec.Spec.Process execProcess(Containers c, String id, Args a) {
         String file = a.value("process");
-        try {
-            if (file != null) {
-                if (a.positional.size() > 1) throw new UsageException("exec: give --process or a command, not both");
-                return kurma.spec.Spec.parseProcess(Files.readString(Path.of(file)));
+        if (file != null) {
+            if (a.positional.size() > 1) throw new UsageException("exec: give --process or a command, not both");
+            String text;
+            try {
+                text = Json.utf8(Files.readAllBytes(Path.of(file)), "exec: --process " + Quote.cut(file));
+            } catch (IOException e) {
+                throw new KurmaException("exec: cannot read " + Quote.cut(file) + ": " + e.getMessage(), e);
+            } catch (kurma.spec.JsonException e) {
+                throw new KurmaException(e.getMessage(), e); // ... is not valid UTF-8 (at byte offset N)
             }
-        } catch (IOException e) {
-            throw new KurmaException("exec: cannot read " + file + ": " + e.getMessage(), e);
-        } catch (kurma.spec.JsonException | kurma.spec.ConfigException e) {
-            throw new KurmaException("exec: " + file + ": " + e.getMessage(), e);
+            try {
+                return kurma.spec.Spec.parseProcess(text);
+            } catch (kurma.spec.JsonException | kurma.spec.ConfigException e) {
+                throw new KurmaException("exec: " + Quote.cut(file) + ": " + e.getMessage(), e);
+            }
         }
         if (a.positional.size() < 2) throw new UsageException("usage: kurma-runtime exec [flags] ID COMMAND [ARG...]");
         kurma.spec.Spec.Process base = c.configProcess(id);
@@ -355,16 +362,23 @@ public final class Main {
                 uid = Long.parseLong(ug[0]);
                 gid = ug.length > 1 ? Long.parseLong(ug[1]) : gid;
             } catch (NumberFormatException e) {
-                throw new UsageException("--user takes UID[:GID], got \"" + user + "\"");
+                throw new UsageException("--user takes UID[:GID], got " + Quote.of(user));
+            }
+            // As config.json's process.user: 4294967295 would mean "unchanged" to setresuid (root).
+            if (uid < 0 || uid > MAX_ID || gid < 0 || gid > MAX_ID) {
+                throw new UsageException("--user: uid and gid must be between 0 and " + MAX_ID + ", got " + Quote.of(user));
             }
         }
         List<Long> gids = new ArrayList<>(base.user().additionalGids());
         for (String g : a.values("additional-gids")) {
+            long n;
             try {
-                gids.add(Long.parseLong(g));
+                n = Long.parseLong(g);
             } catch (NumberFormatException e) {
-                throw new UsageException("--additional-gids takes numbers, got \"" + g + "\"");
+                throw new UsageException("--additional-gids takes numbers, got " + Quote.of(g));
             }
+            if (n < 0 || n > MAX_ID) throw new UsageException("--additional-gids: must be between 0 and " + MAX_ID + ", got " + n);
+            gids.add(n);
         }
         kurma.spec.Spec.Capabilities caps = base.capabilities();
         if (caps != null && !a.values("cap").isEmpty()) {
@@ -377,6 +391,9 @@ public final class Main {
                 a.value("cwd") != null ? a.value("cwd") : base.cwd(), caps, base.rlimits(),
                 base.noNewPrivileges() || a.has("no-new-privs"), base.oomScoreAdj(), null);
     }
+
+    /** The largest uid or gid exec takes: as config.json's process.user. */
+    private static final long MAX_ID = kurma.spec.Spec.MAX_PROCESS_ID;
 
     private static List<String> plus(List<String> set, List<String> more) {
         List<String> out = new ArrayList<>(set == null ? List.of() : set);
@@ -392,7 +409,7 @@ public final class Main {
             out.println(Json.write(l));
             return;
         }
-        if (!format.equals("table")) throw new UsageException("--format must be table or json, got \"" + format + "\"");
+        if (!format.equals("table")) throw new UsageException("--format must be table or json, got " + Quote.of(format));
         List<String> cmd = new ArrayList<>();
         cmd.add("ps");
         cmd.addAll(psArgs.isEmpty() ? List.of("-ef") : psArgs);
@@ -451,7 +468,7 @@ public final class Main {
                     out.println(sb);
                 }
             }
-            default -> throw new UsageException("--format must be table or json, got \"" + format + "\"");
+            default -> throw new UsageException("--format must be table or json, got " + Quote.of(format));
         }
     }
 

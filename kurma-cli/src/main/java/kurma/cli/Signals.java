@@ -28,7 +28,7 @@ final class Signals {
             if (u.startsWith("RTMIN")) return rt(RTMIN, u.substring(5), s);
             if (u.startsWith("RTMAX")) return rt(RTMAX, u.substring(5), s);
         }
-        throw new UsageException("unknown signal \"" + s + "\"");
+        throw new UsageException("unknown signal " + kurma.spec.Quote.of(s));
     }
 
     private static int rt(int base, String offset, String s) {
@@ -38,6 +38,6 @@ final class Signals {
         } catch (NumberFormatException ignored) {
             // falls through to the error
         }
-        throw new UsageException("unknown signal \"" + s + "\"");
+        throw new UsageException("unknown signal " + kurma.spec.Quote.of(s));
     }
 }

@@ -2,7 +2,6 @@ package kurma.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -11,6 +10,7 @@ import java.util.Map;
 import kurma.runtime.KurmaException;
 import kurma.spec.Json;
 import kurma.spec.JsonException;
+import kurma.spec.Quote;
 
 /**
  * {@code update}'s input, as runc takes it: a linux.resources object from {@code -r FILE} (or
@@ -31,14 +31,15 @@ final class Update {
         if (file != null) {
             try {
                 byte[] json = file.equals("-") ? stdin.readAllBytes() : Files.readAllBytes(Path.of(file));
-                if (!(Json.parse(new String(json, StandardCharsets.UTF_8)) instanceof Map<?, ?> m)) {
-                    throw new KurmaException("update: " + file + ": expected a JSON object of resources");
+                // bad bytes: "update: FILE: the text is not valid UTF-8 (at byte offset N)"
+                if (!(Json.parse(Json.utf8(json, "the text")) instanceof Map<?, ?> m)) {
+                    throw new KurmaException("update: " + Quote.cut(file) + ": expected a JSON object of resources");
                 }
                 r.putAll((Map<String, Object>) m);
             } catch (IOException e) {
-                throw new KurmaException("update: cannot read " + file + ": " + e.getMessage(), e);
+                throw new KurmaException("update: cannot read " + Quote.cut(file) + ": " + e.getMessage(), e);
             } catch (JsonException e) {
-                throw new KurmaException("update: " + file + ": " + e.getMessage(), e);
+                throw new KurmaException("update: " + Quote.cut(file) + ": " + e.getMessage(), e);
             }
         }
         set(r, "blockIO", "weight", number(a, "blkio-weight", false));
@@ -93,10 +94,10 @@ final class Update {
         try {
             long n = Long.parseLong(s);
             if (n == -1) return -1L;
-            if (n < 0) throw new UsageException("--" + flag + " must not be negative (or -1 for unlimited), got \"" + v + "\"");
+            if (n < 0) throw new UsageException("--" + flag + " must not be negative (or -1 for unlimited), got " + Quote.of(v));
             return Math.multiplyExact(n, unit);
         } catch (NumberFormatException | ArithmeticException e) {
-            throw new UsageException("--" + flag + ": not a " + (size ? "size" : "number") + ": \"" + v + "\"");
+            throw new UsageException("--" + flag + ": not a " + (size ? "size" : "number") + ": " + Quote.of(v));
         }
     }
 }

@@ -129,12 +129,12 @@ public final class Containers {
         if (spec.process() != null) checkConsole(spec.process().terminal(), opts.consoleSocket(), monitor);
         Path rootfs = bundleDir.resolve(spec.root().path()).normalize();
         if (!Files.isDirectory(rootfs)) {
-            throw new KurmaException("root filesystem " + rootfs + " does not exist or is not a directory");
+            throw new KurmaException("root filesystem " + kurma.spec.Quote.cut(rootfs.toString()) + " does not exist or is not a directory");
         }
         try {
             rootfs = rootfs.toRealPath();
         } catch (IOException e) {
-            throw new KurmaException("root filesystem " + rootfs + ": " + e.getMessage(), e);
+            throw new KurmaException("root filesystem " + kurma.spec.Quote.cut(rootfs.toString()) + ": " + e.getMessage(), e);
         }
         Cgroup cgroup;
         try {
@@ -384,11 +384,13 @@ public final class Containers {
         Path config = bundle.resolve("config.json");
         String text;
         try {
-            text = Files.readString(config);
+            text = kurma.spec.Json.utf8(Files.readAllBytes(config), "config.json");
         } catch (NoSuchFileException e) {
-            throw new KurmaException("bundle " + bundle + " has no config.json");
+            throw new KurmaException("bundle " + kurma.spec.Quote.cut(bundle.toString()) + " has no config.json");
         } catch (IOException e) {
-            throw new KurmaException("cannot read " + config + ": " + e.getMessage(), e);
+            throw new KurmaException("cannot read " + kurma.spec.Quote.cut(config.toString()) + ": " + e.getMessage(), e);
+        } catch (JsonException e) {
+            throw new KurmaException(e.getMessage(), e); // config.json is not valid UTF-8 (at byte offset N)
         }
         try {
             return Spec.parse(text);

@@ -216,12 +216,13 @@ final class Stage2 {
      */
     static String programNotFound(kurma.runtime.plan.Plan.Step step, int errno) {
         String name = ((kurma.runtime.plan.Plan.Str) step.args().getFirst()).value();
-        if (errno == Errno.EACCES) return "exec: \"" + name + "\": permission denied";
+        String quoted = kurma.spec.Quote.of(name); // as Go's %q, cut when long
+        if (errno == Errno.EACCES) return "exec: " + quoted + ": permission denied";
         if (errno == Errno.ENOENT) {
-            return name.indexOf('/') >= 0 ? "exec: \"" + name + "\": stat " + name + ": no such file or directory"
-                    : "exec: \"" + name + "\": executable file not found in $PATH";
+            return name.indexOf('/') >= 0 ? "exec: " + quoted + ": stat " + kurma.spec.Quote.cut(name) + ": no such file or directory"
+                    : "exec: " + quoted + ": executable file not found in $PATH";
         }
-        return "exec: \"" + name + "\": " + Errno.describe(errno).toLowerCase(java.util.Locale.ROOT);
+        return "exec: " + quoted + ": " + Errno.describe(errno).toLowerCase(java.util.Locale.ROOT);
     }
 
     private static String describeStatus(int status) {
@@ -315,7 +316,7 @@ final class Stage2 {
             if (plan != null && m[1] >= 0 && m[1] < plan.steps().size() && m[2] == Errno.EXDEV
                     && plan.steps().get(m[1]).op() == kurma.runtime.plan.Op.CHDIR) {
                 String cwd = ((kurma.runtime.plan.Plan.Str) plan.steps().get(m[1]).args().getFirst()).value();
-                throw new KurmaException("process.cwd \"" + cwd + "\" leads outside the container's root filesystem"
+                throw new KurmaException("process.cwd " + kurma.spec.Quote.of(cwd) + " leads outside the container's root filesystem"
                         + " (possible container breakout: refused)");
             }
             throw new KurmaException(step + ": " + Errno.describe(m[2]) + " (" + Errno.name(m[2]) + ")");

@@ -50,7 +50,7 @@ public final class StateStore {
             ok = alnum || (i > 0 && (c == '_' || c == '.' || c == '+' || c == '-'));
         }
         if (!ok) {
-            throw new KurmaException("invalid container id \"" + id + "\": use letters, digits and _ . + - (not first)");
+            throw new KurmaException("invalid container id " + kurma.spec.Quote.of(id) + ": use letters, digits and _ . + - (not first)");
         }
     }
 

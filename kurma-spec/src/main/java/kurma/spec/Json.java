@@ -1,6 +1,10 @@
 package kurma.spec;
 
 import java.math.BigDecimal;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CoderResult;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -38,6 +42,21 @@ public final class Json {
         return v;
     }
 
+    /**
+     * The bytes of a JSON text (RFC 8259: UTF-8) as a string. Bytes that are not UTF-8 are an
+     * error naming the offset of the first ({@code NAME is not valid UTF-8 (at byte offset 17)}),
+     * where the JDK would say "Input length = 1" or put U+FFFD in their place.
+     */
+    public static String utf8(byte[] bytes, String name) {
+        String s = new String(bytes, StandardCharsets.UTF_8);
+        // The decoding replaced bad bytes with U+FFFD: only then (or for a real U+FFFD) look closer.
+        if (s.indexOf('\uFFFD') < 0) return s;
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CoderResult r = StandardCharsets.UTF_8.newDecoder().decode(in, CharBuffer.allocate(bytes.length), true);
+        if (r.isError()) throw new JsonException(name + " is not valid UTF-8 (at byte offset " + in.position() + ")");
+        return s;
+    }
+
     private static final int MAX_DEPTH = 512;
 
     private Object value(int depth) {
@@ -53,7 +72,7 @@ public final class Json {
             case 'n' -> literal("null", null);
             default -> {
                 if (c == '-' || (c >= '0' && c <= '9')) yield number();
-                throw error("unexpected character '" + c + "'");
+                throw error("unexpected character '" + Quote.cut(String.valueOf(c)) + "'");
             }
         };
     }
@@ -74,7 +93,7 @@ public final class Json {
             expect(':');
             skipSpace();
             Object v = value(depth + 1);
-            if (map.containsKey(key)) throw error("duplicate key \"" + key + "\"");
+            if (map.containsKey(key)) throw error("duplicate key " + Quote.of(key));
             map.put(key, v);
             skipSpace();
             char c = next();
@@ -135,7 +154,7 @@ public final class Json {
                         }
                         pos += 4;
                     }
-                    default -> throw error("bad escape '\\" + e + "'");
+                    default -> throw error("bad escape '\\" + Quote.cut(String.valueOf(e)) + "'");
                 }
                 start = pos;
             } else {

@@ -6,8 +6,11 @@ import java.util.Map;
 
 /**
  * The parts of an OCI runtime-spec (1.2) config.json that Kurma reads, as immutable records.
- * {@link #parse(String)} checks types and required fields; semantic checks that need the
- * host (does the rootfs exist, is a namespace type supported) belong to the runtime.
+ * {@link #parse(String)} checks types, required fields, and every number and name against
+ * the range the kernel (or runc, where it is stricter) takes, with errors naming the JSON path
+ * ({@code linux.uidMappings[0].size: must be at least 1, got 0}), so that bad values fail
+ * before anything exists rather than as an errno from deep in create. Semantic checks that
+ * need the host (does the rootfs exist, is a namespace type supported) belong to the runtime.
  */
 public record Spec(
         String ociVersion,
@@ -137,8 +140,24 @@ public record Spec(
                 : new Hooks(hooks(h, "prestart"), hooks(h, "createRuntime"), hooks(h, "createContainer"),
                         hooks(h, "startContainer"), hooks(h, "poststart"), hooks(h, "poststop"));
 
-        return new Spec(ociVersion, root, process, top.str("hostname", null), top.str("domainname", null),
-                List.copyOf(mounts), linux, hooks, top.stringMap("annotations"));
+        String hostname = utsName(top, "hostname"), domainname = utsName(top, "domainname");
+        // (No mappings at all is the runtime's error: a new user namespace needs them.)
+        if (process != null && createsUserns(linux.namespaces()) && !linux.uidMappings().isEmpty()
+                && !linux.gidMappings().isEmpty()) {
+            checkMapped(process, linux);
+        }
+        return new Spec(ociVersion, root, process, hostname, domainname, List.copyOf(mounts), linux, hooks,
+                top.stringMap("annotations", true));
+    }
+
+    private static String utsName(Fields top, String key) {
+        String name = top.str(key, null);
+        if (name == null) return null;
+        int bytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes > MAX_UTS_NAME) {
+            throw new ConfigException(key + ": must be at most " + MAX_UTS_NAME + " bytes, got " + bytes);
+        }
+        return name;
     }
 
     /** A process object alone (exec --process FILE), checked like config.json's. */
@@ -146,16 +165,36 @@ public record Spec(
         return process(Fields.of(Json.parse(json), "process"));
     }
 
+    /**
+     * The largest uid or gid a process may take, as runc allows: the kernel's ids are 32 bits,
+     * but (uid_t)-1 means "leave unchanged" to setresuid, so 4294967295 would keep root.
+     */
+    public static final long MAX_PROCESS_ID = 2147483647L;
+    static final long U32_MAX = 0xffffffffL;
+    /** setgroups(2) takes at most NGROUPS_MAX groups. */
+    static final int MAX_GROUPS = 65536;
+    /** sethostname(2) and setdomainname(2) take at most this many bytes (HOST_NAME_MAX). */
+    static final int MAX_UTS_NAME = 64;
+    /**
+     * The longest hook timeout, in seconds: runc keeps it as nanoseconds in a signed 64-bit
+     * count (a longer one overflows and expires at once), so no config runs with more.
+     */
+    static final long MAX_HOOK_TIMEOUT = Long.MAX_VALUE / 1_000_000_000L;
+
     private static Process process(Fields p) {
         Fields u = p.obj("user");
         User user = u == null
                 ? new User(0, 0, null, List.of())
-                : new User(u.integer("uid", 0), u.integer("gid", 0), u.integer("umask"), u.integers("additionalGids"));
-        if (user.uid() < 0 || user.gid() < 0) throw new ConfigException("process.user: uid and gid must not be negative");
+                : new User(u.integer("uid", 0, MAX_PROCESS_ID, 0), u.integer("gid", 0, MAX_PROCESS_ID, 0),
+                        u.integer("umask", 0, U32_MAX), u.integers("additionalGids", 0, MAX_PROCESS_ID));
+        if (user.additionalGids().size() > MAX_GROUPS) {
+            throw new ConfigException("process.user.additionalGids: at most " + MAX_GROUPS + " groups, got "
+                    + user.additionalGids().size());
+        }
         List<String> args = p.strings("args");
         if (args.isEmpty()) throw new ConfigException("process.args: must name the program to run");
         String cwd = p.requiredStr("cwd");
-        if (!cwd.startsWith("/")) throw new ConfigException("process.cwd: must be an absolute path, got \"" + cwd + "\"");
+        if (!cwd.startsWith("/")) throw new ConfigException("process.cwd: must be an absolute path, got " + Quote.of(cwd));
 
         Fields c = p.obj("capabilities");
         Capabilities caps = c == null ? null : new Capabilities(
@@ -167,17 +206,25 @@ public record Spec(
 
         List<Rlimit> rlimits = new ArrayList<>();
         for (Fields rl : p.objects("rlimits")) {
+            String type = rl.requiredStr("type");
             Long soft = rl.unsigned("soft"), hard = rl.unsigned("hard");
-            if (soft == null || hard == null) throw new ConfigException(rl.path("soft") + ": soft and hard are required");
-            rlimits.add(new Rlimit(rl.requiredStr("type"), soft, hard));
+            if (soft == null) throw new ConfigException(rl.path("soft") + ": is required");
+            if (hard == null) throw new ConfigException(rl.path("hard") + ": is required");
+            if (Long.compareUnsigned(soft, hard) > 0) {
+                // setrlimit(2) refuses it (EINVAL)
+                throw new ConfigException(rl.path("soft") + ": must be at most hard (" + Long.toUnsignedString(hard) + "), got "
+                        + Long.toUnsignedString(soft));
+            }
+            rlimits.add(new Rlimit(type, soft, hard));
         }
         Fields cs = p.obj("consoleSize");
-        ConsoleSize size = cs == null ? null : new ConsoleSize(cs.integer("height", 0), cs.integer("width", 0));
-        if (size != null && (size.height() < 0 || size.height() > 0xffff || size.width() < 0 || size.width() > 0xffff)) {
-            throw new ConfigException("process.consoleSize: height and width must be between 0 and 65535");
-        }
+        // The kernel's winsize holds 16-bit rows and columns.
+        ConsoleSize size = cs == null ? null
+                : new ConsoleSize(cs.integer("height", 0, 0xffff, 0), cs.integer("width", 0, 0xffff, 0));
+        // /proc/PID/oom_score_adj takes -1000 to 1000 (OOM_SCORE_ADJ_MIN, _MAX).
+        Long oomScoreAdj = p.integer("oomScoreAdj", -1000, 1000);
         return new Process(p.bool("terminal", false), user, args, p.strings("env"), cwd, caps,
-                List.copyOf(rlimits), p.bool("noNewPrivileges", false), p.integer("oomScoreAdj"), size);
+                List.copyOf(rlimits), p.bool("noNewPrivileges", false), oomScoreAdj, size);
     }
 
     private static Linux linux(Fields l) {
@@ -186,28 +233,111 @@ public record Spec(
             Namespace ns = new Namespace(n.requiredStr("type"), n.str("path", null));
             for (Namespace seen : namespaces) {
                 if (seen.type().equals(ns.type())) {
-                    throw new ConfigException("linux.namespaces: " + ns.type() + " is listed twice");
+                    throw new ConfigException("linux.namespaces: " + Quote.cut(ns.type()) + " is listed twice");
                 }
             }
             namespaces.add(ns);
         }
         List<Device> devices = new ArrayList<>();
         for (Fields d : l.objects("devices")) {
-            devices.add(new Device(d.requiredStr("type"), d.requiredStr("path"), d.integer("major", 0),
-                    d.integer("minor", 0), d.integer("fileMode"), d.integer("uid"), d.integer("gid")));
+            // The kernel's dev_t has 12 bits of major and 20 of minor: mknod(2) takes no more.
+            devices.add(new Device(d.requiredStr("type"), d.requiredStr("path"), d.integer("major", 0, 0xfff, 0),
+                    d.integer("minor", 0, 0xfffff, 0), d.integer("fileMode", 0, U32_MAX), d.integer("uid", 0, U32_MAX),
+                    d.integer("gid", 0, U32_MAX)));
         }
-        return new Linux(List.copyOf(namespaces), idMappings(l, "uidMappings"), idMappings(l, "gidMappings"),
-                l.stringMap("sysctl"), objectOrEmpty(l, "resources"), l.str("cgroupsPath", null),
-                l.str("rootfsPropagation", null), l.strings("maskedPaths"), l.strings("readonlyPaths"),
-                List.copyOf(devices), objectOrEmpty(l, "seccomp"));
+        // The maps are written only for a user namespace of the container's own; runc ignores
+        // them otherwise, and so does Kurma (past their types).
+        boolean newUserns = createsUserns(namespaces);
+        return new Linux(List.copyOf(namespaces), idMappings(l, "uidMappings", newUserns),
+                idMappings(l, "gidMappings", newUserns), l.stringMap("sysctl", false), objectOrEmpty(l, "resources"),
+                l.str("cgroupsPath", null), l.str("rootfsPropagation", null), l.strings("maskedPaths"),
+                l.strings("readonlyPaths"), List.copyOf(devices), objectOrEmpty(l, "seccomp"));
     }
 
-    private static List<IdMapping> idMappings(Fields l, String key) {
+    private static boolean createsUserns(List<Namespace> namespaces) {
+        for (Namespace ns : namespaces) {
+            if (ns.type().equals("user") && (ns.path() == null || ns.path().isEmpty())) return true;
+        }
+        return false;
+    }
+
+    /** The most ranges a uid_map or gid_map takes (UID_GID_MAP_MAX_EXTENTS). */
+    static final int MAX_ID_RANGES = 340;
+    /** A uid_map or gid_map is written in one write(2) of less than a page. */
+    static final int MAX_ID_MAP_BYTES = 4095;
+
+    /**
+     * linux.uidMappings or gidMappings: 32-bit ids always; for a new user namespace also what
+     * the kernel checks when the map is written (a non-empty range that does not run past the
+     * largest id, ranges that do not overlap on either side, the number of ranges and the
+     * map's size), so that a bad map fails here, naming the range, rather than as "writing
+     * uid_map: Invalid argument".
+     */
+    private static List<IdMapping> idMappings(Fields l, String key, boolean newUserns) {
         List<IdMapping> out = new ArrayList<>();
-        for (Fields m : l.objects(key)) {
-            out.add(new IdMapping(m.integer("containerID", 0), m.integer("hostID", 0), m.integer("size", 0)));
+        List<Fields> ranges = l.objects(key);
+        long bytes = 0;
+        for (int i = 0; i < ranges.size(); i++) {
+            Fields m = ranges.get(i);
+            IdMapping id = new IdMapping(m.integer("containerID", 0, U32_MAX, 0), m.integer("hostID", 0, U32_MAX, 0),
+                    m.integer("size", 0, U32_MAX, 0));
+            if (newUserns) {
+                if (id.size() < 1) throw new ConfigException(m.path("size") + ": must be at least 1, got " + id.size());
+                // The last id of a range may be 4294967294: (uid_t)-1 is no id.
+                if (id.containerId() + id.size() > U32_MAX) {
+                    throw new ConfigException(m.path("size") + ": containerID + size must be at most " + U32_MAX + ", got "
+                            + id.containerId() + " + " + id.size());
+                }
+                if (id.hostId() + id.size() > U32_MAX) {
+                    throw new ConfigException(m.path("size") + ": hostID + size must be at most " + U32_MAX + ", got "
+                            + id.hostId() + " + " + id.size());
+                }
+                for (int j = 0; j < i; j++) {
+                    IdMapping o = out.get(j);
+                    String side = overlaps(id.containerId(), o.containerId(), id.size(), o.size()) ? "containerID"
+                            : overlaps(id.hostId(), o.hostId(), id.size(), o.size()) ? "hostID" : null;
+                    if (side != null) {
+                        throw new ConfigException(m.path(side) + ": the range overlaps that of " + l.path(key) + "[" + j + "]");
+                    }
+                }
+                bytes += (id.containerId() + " " + id.hostId() + " " + id.size() + "\n").length();
+            }
+            out.add(id);
+        }
+        if (newUserns && out.size() > MAX_ID_RANGES) {
+            throw new ConfigException(l.path(key) + ": at most " + MAX_ID_RANGES + " ranges, got " + out.size());
+        }
+        if (newUserns && bytes > MAX_ID_MAP_BYTES) {
+            throw new ConfigException(l.path(key) + ": the map is " + bytes + " bytes written out, the kernel takes at most "
+                    + MAX_ID_MAP_BYTES);
         }
         return List.copyOf(out);
+    }
+
+    private static boolean overlaps(long a, long b, long aSize, long bSize) {
+        return a < b + bSize && b < a + aSize;
+    }
+
+    /** In a new user namespace, the process's ids must be mapped: setresuid(2) refuses others. */
+    private static void checkMapped(Process p, Linux linux) {
+        User u = p.user();
+        if (!mapped(u.uid(), linux.uidMappings())) {
+            throw new ConfigException("process.user.uid: " + u.uid() + " is not mapped by linux.uidMappings");
+        }
+        if (!mapped(u.gid(), linux.gidMappings())) {
+            throw new ConfigException("process.user.gid: " + u.gid() + " is not mapped by linux.gidMappings");
+        }
+        for (int i = 0; i < u.additionalGids().size(); i++) {
+            long g = u.additionalGids().get(i);
+            if (!mapped(g, linux.gidMappings())) {
+                throw new ConfigException("process.user.additionalGids[" + i + "]: " + g + " is not mapped by linux.gidMappings");
+            }
+        }
+    }
+
+    private static boolean mapped(long id, List<IdMapping> ranges) {
+        for (IdMapping m : ranges) if (id >= m.containerId() && id < m.containerId() + m.size()) return true;
+        return false;
     }
 
     @SuppressWarnings("unchecked")
@@ -221,7 +351,8 @@ public record Spec(
     private static List<Hook> hooks(Fields h, String key) {
         List<Hook> out = new ArrayList<>();
         for (Fields k : h.objects(key)) {
-            out.add(new Hook(k.requiredStr("path"), k.strings("args"), k.strings("env"), k.integer("timeout")));
+            out.add(new Hook(k.requiredStr("path"), k.strings("args"), k.strings("env"),
+                    k.integer("timeout", 1, MAX_HOOK_TIMEOUT)));
         }
         return List.copyOf(out);
     }

@@ -52,4 +52,29 @@ class JsonTest {
         assertEquals(m, Json.parse(Json.write(m)));
         assertEquals(m, Json.parse(Json.writePretty(m)));
     }
+
+    @Test
+    void utf8TextAndTheOffsetOfTheFirstBadByte() {
+        byte[] ok = "{\"a\": \"\u00e9\uFFFD\uD83D\uDE00\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals("{\"a\": \"\u00e9\uFFFD\uD83D\uDE00\"}", Json.utf8(ok, "x"), "a real U+FFFD is text");
+        byte[] latin1 = {'{', '"', 'a', '"', ':', '"', (byte) 0xe9, '"', '}'};
+        JsonException e = assertThrows(JsonException.class, () -> Json.utf8(latin1, "config.json"));
+        assertEquals("config.json is not valid UTF-8 (at byte offset 6)", e.getMessage());
+        byte[] truncated = {'"', 'a', (byte) 0xe2, (byte) 0x82};
+        assertEquals("f is not valid UTF-8 (at byte offset 2)", assertThrows(JsonException.class, () -> Json.utf8(truncated, "f")).getMessage());
+        byte[] overlong = {'a', (byte) 0xc0, (byte) 0xaf};
+        assertEquals("f is not valid UTF-8 (at byte offset 1)", assertThrows(JsonException.class, () -> Json.utf8(overlong, "f")).getMessage());
+        byte[] surrogate = {'a', 'b', (byte) 0xed, (byte) 0xa0, (byte) 0x80};
+        assertEquals("f is not valid UTF-8 (at byte offset 2)", assertThrows(JsonException.class, () -> Json.utf8(surrogate, "f")).getMessage());
+    }
+
+    @Test
+    void errorsQuoteShortly() {
+        String key = "k".repeat(100_000);
+        JsonException e = assertThrows(JsonException.class, () -> Json.parse("{\"" + key + "\":1,\"" + key + "\":2}"));
+        String m = e.getMessage();
+        assertTrue(m.length() < 200, () -> m.substring(0, 200));
+        e = assertThrows(JsonException.class, () -> Json.parse("[\u0001]"));
+        assertEquals("unexpected character '\\u0001' at line 1, column 2", e.getMessage());
+    }
 }

@@ -7,9 +7,12 @@ import kurma.tests.support.Result;
 import kurma.tests.support.TestEnv;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -162,6 +165,229 @@ class BadInputTest extends ContainerTest {
             assertTrue(errors.stream().anyMatch(e -> e.get("msg").toString().contains("no-such-program-logged")),
                     () -> "no error record names the program: " + errors);
         }
+    }
+
+    // ---- numbers and names out of the ranges the kernel and runc take ----
+
+    /** A JSON object from key, value pairs (ints as longs, as config.json's numbers). */
+    private static Map<String, Object> obj(Object... kv) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) m.put((String) kv[i], kv[i + 1] instanceof Integer n ? (Object) n.longValue() : kv[i + 1]);
+        return m;
+    }
+
+    private static List<Object> list(Object... items) {
+        return new ArrayList<>(Arrays.asList(items));
+    }
+
+    /** create of b fails, leaves nothing, and on kurma says, in one line, field and words. */
+    private void refused(Bundle b, String field, String... words) throws Exception {
+        b.write();
+        Result r = createFails(b);
+        String[] all = new String[words.length + 1];
+        all[0] = field;
+        System.arraycopy(words, 0, all, 1, words.length);
+        kurmaErrorLine(r, all);
+    }
+
+    /** A bundle with a new user namespace mapping 0-65535 to 100000-165535. */
+    private Bundle userns() throws Exception {
+        Bundle b = env.bundle().args("true").addNamespace("user");
+        b.set("linux.uidMappings", list(obj("containerID", 0, "hostID", 100000, "size", 65536)));
+        b.set("linux.gidMappings", list(obj("containerID", 0, "hostID", 100000, "size", 65536)));
+        return b;
+    }
+
+    @Test
+    void idMapsOfANewUserNamespaceFailWhenReadNamingTheRange() throws Exception {
+        // The kernel refuses each map when it is written (EINVAL), well into create.
+        Bundle empty = userns();
+        empty.set("linux.uidMappings", list(obj("containerID", 0, "hostID", 100000, "size", 0)));
+        refused(empty, "linux.uidMappings[0].size", "at least 1");
+
+        Bundle pastTheEnd = userns();
+        pastTheEnd.set("linux.gidMappings", list(obj("containerID", 0, "hostID", 4294967000L, "size", 65536)));
+        refused(pastTheEnd, "linux.gidMappings[0].size", "4294967295");
+
+        Bundle overlapping = userns();
+        overlapping.list("linux.uidMappings").add(obj("containerID", 1000, "hostID", 300000, "size", 10));
+        refused(overlapping, "linux.uidMappings[1].containerID", "overlaps");
+
+        Bundle unmapped = userns().user(70000, 0);
+        refused(unmapped, "process.user.uid", "not mapped");
+    }
+
+    @Test
+    void aNegativeIdMappingFailsEvenWithoutAUserNamespace() throws Exception {
+        Bundle b = env.bundle().args("true");
+        b.set("linux.uidMappings", list(obj("containerID", 0, "hostID", 1000, "size", -1)));
+        refused(b, "linux.uidMappings[0].size", "at least 0");
+    }
+
+    @Test
+    void processUserIdsOutOfRange() throws Exception {
+        // 4294967295 is (uid_t)-1: setresuid would leave the process root.
+        refused(env.bundle().args("true").user(4294967295L, 0), "process.user.uid", "at most 2147483647");
+        refused(env.bundle().args("true").user(2147483648L, 0), "process.user.uid", "at most 2147483647");
+        refused(env.bundle().args("true").user(0, 0, 5, -1), "process.user.additionalGids[1]", "at least 0");
+        Bundle umask = env.bundle().args("true");
+        umask.set("process.user.umask", 4294967296L);
+        refused(umask, "process.user.umask", "at most 4294967295");
+    }
+
+    @Test
+    void rlimitsOutOfRange() throws Exception {
+        // A negative limit used to wrap to 2^64-5 and fail with EPERM.
+        Bundle negative = env.bundle().args("true").rlimit("RLIMIT_NOFILE", -5, -5);
+        refused(negative, lastRlimit(negative) + ".soft", "at least 0");
+        Bundle inverted = env.bundle().args("true").rlimit("RLIMIT_NOFILE", 2048, 1024);
+        refused(inverted, lastRlimit(inverted) + ".soft", "at most hard");
+        Bundle big = env.bundle().args("true").rlimit("RLIMIT_NOFILE", 1024, 0);
+        big.write();
+        Path config = big.dir().resolve("config.json");
+        String text = Files.readString(config);
+        String hard = text.replaceFirst("\"hard\":\\s*0\\b", "\"hard\": 18446744073709551616");
+        assertFalse(hard.equals(text), "no hard limit to replace in " + text);
+        Files.writeString(config, hard);
+        kurmaErrorLine(createFails(big), lastRlimit(big) + ".hard", "at most 18446744073709551615");
+    }
+
+    /** The path of the last rlimit, the one {@link Bundle#rlimit} just set. */
+    private static String lastRlimit(Bundle b) {
+        return "process.rlimits[" + (b.list("process.rlimits").size() - 1) + "]";
+    }
+
+    @Test
+    void oomScoreAdjOutOfRange() throws Exception {
+        refused(env.bundle().args("true").set("process.oomScoreAdj", 1001L), "process.oomScoreAdj", "at most 1000");
+        refused(env.bundle().args("true").set("process.oomScoreAdj", -1001L), "process.oomScoreAdj", "at least -1000");
+    }
+
+    @Test
+    void aNegativeConsoleSize() throws Exception {
+        Bundle b = env.bundle().args("true").set("process.consoleSize", obj("height", -1, "width", 80));
+        refused(b, "process.consoleSize.height", "at least 0");
+    }
+
+    @Test
+    void devicesOutOfRange() throws Exception {
+        refused(env.bundle().args("true").set("linux.devices", list(obj("type", "c", "path", "/dev/kt", "major", -1, "minor", 3))),
+                "linux.devices[0].major", "at least 0");
+        refused(env.bundle().args("true").set("linux.devices",
+                list(obj("type", "c", "path", "/dev/kt", "major", 1, "minor", 3, "fileMode", -1))),
+                "linux.devices[0].fileMode", "at least 0");
+        refused(env.bundle().args("true").set("linux.devices",
+                list(obj("type", "c", "path", "/dev/kt", "major", 1, "minor", 3, "uid", -1))),
+                "linux.devices[0].uid", "at least 0");
+    }
+
+    @Test
+    void deviceNumbersBeyondTheKernelsDevT() throws Exception {
+        // runc makes 0:3 of 4096:3 (the bits do not fit in dev_t); kurma refuses it.
+        assumeKurma();
+        refused(env.bundle().args("true").set("linux.devices", list(obj("type", "c", "path", "/dev/kt", "major", 4096, "minor", 3))),
+                "linux.devices[0].major", "at most 4095");
+        refused(env.bundle().args("true").set("linux.devices",
+                list(obj("type", "c", "path", "/dev/kt", "major", 1, "minor", 1048576))),
+                "linux.devices[0].minor", "at most 1048575");
+    }
+
+    @Test
+    void aHookTimeoutThatIsNotPositive() throws Exception {
+        Bundle b = env.bundle().args("true").set("hooks.prestart", list(obj("path", "/bin/true", "timeout", 0)));
+        refused(b, "hooks.prestart[0].timeout", "at least 1");
+    }
+
+    @Test
+    void aHostnameLongerThanTheKernelTakes() throws Exception {
+        refused(env.bundle().args("true").hostname("h".repeat(65)), "hostname", "at most 64 bytes");
+        // 33 two-byte characters: the limit is in bytes
+        refused(env.bundle().args("true").hostname("\u00e9".repeat(33)), "hostname", "at most 64 bytes, got 66");
+    }
+
+    @Test
+    void aDomainnameLongerThanTheKernelTakes() throws Exception {
+        assumeKurma(); // runc 1.1 does not set the domainname at all
+        refused(env.bundle().args("true").set("domainname", "d".repeat(65)), "domainname", "at most 64 bytes");
+    }
+
+    @Test
+    void aHugeHostnameMakesAShortErrorLine() throws Exception {
+        Path log = env.tmp().resolve("huge.log");
+        Bundle b = env.bundle().args("true").hostname("h".repeat(100_000));
+        b.write();
+        Result r = env.cli("create", "--bundle", b.dir().toString(), env.newId())
+                .global("--log", log.toString(), "--log-format", "json").run().failed();
+        env.assertNothingLeft();
+        assertTrue(r.stderr().length() < 1000, () -> "stderr of " + r.stderr().length() + " characters: "
+                + r.stderr().substring(0, 300));
+        for (String line : Files.readAllLines(log)) {
+            assertTrue(line.length() < 1000, () -> "a log line of " + line.length() + " characters: " + line.substring(0, 300));
+        }
+        kurmaErrorLine(r, "hostname", "at most 64 bytes, got 100000");
+        // without --log the line on stderr is as short
+        Result plain = createFails(b);
+        assertTrue(plain.stderr().length() < 1000, () -> "stderr of " + plain.stderr().length() + " characters");
+    }
+
+    @Test
+    void aLongValueIsCutInTheError() throws Exception {
+        assumeKurma(); // runc quotes it whole
+        Bundle b = env.bundle().args("/no-such-" + "x".repeat(100_000));
+        b.write();
+        Result r = createFails(b);
+        kurmaErrorLine(r, "/no-such-xxxx", "\u2026", "(100009 characters)");
+        Result id = env.rt("state", "x".repeat(100_000)).failed();
+        assertTrue(id.stderr().length() < 300, () -> "stderr of " + id.stderr().length() + " characters");
+    }
+
+    @Test
+    void aNulInAnEnvironmentVariable() throws Exception {
+        Bundle b = env.bundle().args("true").env("KT=a\u0000b");
+        List<Object> envs = b.list("process.env");
+        refused(b, "process.env[" + (envs.size() - 1) + "]", "NUL");
+    }
+
+    @Test
+    void configJsonThatIsNotUtf8() throws Exception {
+        assumeKurma(); // runc (Go) reads bad bytes in a string as U+FFFD and runs the container
+        Bundle b = env.bundle().args("true").hostname("caf\u00e9");
+        b.write();
+        Path config = b.dir().resolve("config.json");
+        byte[] utf8 = Files.readAllBytes(config);
+        String text = new String(utf8, StandardCharsets.UTF_8);
+        int at = text.substring(0, text.indexOf("caf\u00e9")).getBytes(StandardCharsets.UTF_8).length + 3;
+        Files.write(config, text.getBytes(StandardCharsets.ISO_8859_1)); // the é as one byte, 0xe9
+        kurmaErrorLine(createFails(b), "config.json is not valid UTF-8", "byte offset " + at);
+    }
+
+    @Test
+    void execProcessFileThatIsNotUtf8() throws Exception {
+        assumeKurma(); // as config.json: runc reads bad bytes as U+FFFD
+        String id = env.create(env.bundle().args("sleep", "30"));
+        Path process = env.tmp().resolve("process.json");
+        byte[] head = "{\"cwd\": \"/\", \"args\": [\"echo\", \"caf".getBytes(StandardCharsets.UTF_8);
+        byte[] json = Arrays.copyOf(head, head.length + 4);
+        json[head.length] = (byte) 0xe9;
+        json[head.length + 1] = '"';
+        json[head.length + 2] = ']';
+        json[head.length + 3] = '}';
+        Files.write(process, json);
+        Result r = env.rt("exec", "--process", process.toString(), id).failed();
+        kurmaErrorLine(r, "not valid UTF-8", "byte offset " + head.length);
+        env.rt("delete", "--force", id).ok();
+        env.assertNothingLeft();
+    }
+
+    @Test
+    void valuesRuncRunsStillRun() throws Exception {
+        // runc takes any negative quota or pids limit as unlimited, and ignores id maps without
+        // a user namespace: so does kurma.
+        Bundle b = env.bundle().args("true");
+        b.set("linux.resources", obj("pids", obj("limit", -5), "cpu", obj("quota", -5)));
+        b.set("linux.uidMappings", list(obj("containerID", 0, "hostID", 1000, "size", 0)));
+        env.runOk(b);
+        env.assertNothingLeft();
     }
 
     // ---- kurma-specific: mount destinations through symlinks in the rootfs ----

@@ -18,6 +18,7 @@ import java.util.Map;
 
 import kurma.cgroups.Cgroup;
 import kurma.spec.ConfigException;
+import kurma.spec.Quote;
 import kurma.spec.Spec;
 
 /**
@@ -101,12 +102,12 @@ public final class PlanCompiler {
     public static Plan compileExec(ExecContext x) {
         Plan plan = new Plan();
         if (x.process().terminal()) {
-            plan.add("connect to the console socket " + x.consoleSocket(), Op.CONSOLE_SOCKET, x.consoleSocket());
+            plan.add("connect to the console socket " + Quote.cut(x.consoleSocket()), Op.CONSOLE_SOCKET, x.consoleSocket());
         }
         for (Path d : x.cgroupDirs()) {
             // A v2 directory has cgroup.type; on v1, tasks moves the one thread we are.
             String file = Files.exists(d.resolve("cgroup.type")) ? "cgroup.procs" : "tasks";
-            plan.add("join cgroup " + d, Op.WRITE_FILE, d.resolve(file).toString(), "0");
+            plan.add("join cgroup " + Quote.cut(d.toString()), Op.WRITE_FILE, d.resolve(file).toString(), "0");
         }
         List<String> order = new ArrayList<>();
         if (x.namespaces().contains("user")) order.add("user");
@@ -116,7 +117,7 @@ public final class PlanCompiler {
             String path = "/proc/" + x.initPid() + "/ns/" + n;
             plan.add("join the container's " + n + " namespace", Op.SETNS, path, PROC_NS.get(n));
         }
-        if (x.chroot() != null) plan.add("change root to " + x.chroot(), Op.CHROOT, x.chroot());
+        if (x.chroot() != null) plan.add("change root to " + Quote.cut(x.chroot()), Op.CHROOT, x.chroot());
         plan.add("fork the exec process", Op.FORK, 0L, x.foreground() ? 1L : 0L);
         if (x.process().terminal()) {
             // A terminal needs a session of its own to become its controlling terminal.
@@ -161,7 +162,7 @@ public final class PlanCompiler {
         // namespace), namespaces, then fork the init into the pid namespace and its cgroup.
         if (process.terminal()) {
             // The socket's host path is out of reach once the namespaces and the root change.
-            plan.add("connect to the console socket " + ctx.consoleSocket(), Op.CONSOLE_SOCKET, ctx.consoleSocket());
+            plan.add("connect to the console socket " + Quote.cut(ctx.consoleSocket()), Op.CONSOLE_SOCKET, ctx.consoleSocket());
         }
         plan.add("open state directory " + ctx.stateDir(), Op.OPEN_STATE_DIR, ctx.stateDir().toString());
         // The fifo start opens; it exists exactly while the container is "created".
@@ -200,7 +201,7 @@ public final class PlanCompiler {
             // for v1 and cgroup.procs for v2 (CLONE_INTO_CGROUP needs the same right).
             for (Cgroup.Dir d : ctx.cgroup().dirs()) {
                 String file = d.hierarchy().unified() ? "cgroup.procs" : "tasks";
-                plan.add("join cgroup " + d.path(), Op.WRITE_FILE, d.path().resolve(file).toString(), "0");
+                plan.add("join cgroup " + Quote.cut(d.path().toString()), Op.WRITE_FILE, d.path().resolve(file).toString(), "0");
             }
             // The user namespace first, alone: the JVM writes its id maps, then the other
             // namespaces are created owned by it.
@@ -211,7 +212,7 @@ public final class PlanCompiler {
             unshare &= ~Linux.CLONE_NEWUSER;
         }
         for (Spec.Namespace ns : joins) {
-            plan.add("join " + ns.type() + " namespace " + ns.path(), Op.SETNS, ns.path(), Linux.NAMESPACES.get(ns.type()));
+            plan.add("join " + ns.type() + " namespace " + Quote.cut(ns.path()), Op.SETNS, ns.path(), Linux.NAMESPACES.get(ns.type()));
         }
         // The cgroup namespace comes last, once the init is in its cgroup (its root is that cgroup).
         long cgroupns = unshare & Linux.CLONE_NEWCGROUP;
@@ -226,7 +227,7 @@ public final class PlanCompiler {
         // stage2 is single-threaded. The monitor stays outside the container's cgroup.
         List<Cgroup.Dir> v1 = new ArrayList<>();
         for (Cgroup.Dir d : userns ? List.<Cgroup.Dir>of() : ctx.cgroup().dirs()) {
-            if (d.hierarchy().unified()) plan.add("open cgroup " + d.path(), Op.OPEN_CGROUP, d.path().toString());
+            if (d.hierarchy().unified()) plan.add("open cgroup " + Quote.cut(d.path().toString()), Op.OPEN_CGROUP, d.path().toString());
             else v1.add(d);
         }
         Spec.Namespace pid = linux.namespace("pid");
@@ -237,16 +238,16 @@ public final class PlanCompiler {
 
         // 2. The container's init: its cgroups, its own session, the state dir (for the start fifo), the rootfs.
         for (Cgroup.Dir d : v1) {
-            plan.add("join cgroup " + d.path(), Op.WRITE_FILE, d.path().resolve("tasks").toString(), "0");
+            plan.add("join cgroup " + Quote.cut(d.path().toString()), Op.WRITE_FILE, d.path().resolve("tasks").toString(), "0");
         }
         if (cgroupns != 0) plan.add("create the cgroup namespace", Op.UNSHARE, cgroupns);
         plan.add("create a new session", Op.SETSID);
         // The UTS names first: the createContainer hooks, run among the mounts, see them.
         if (spec.hostname() != null && !spec.hostname().isEmpty()) {
-            plan.add("set hostname \"" + spec.hostname() + "\"", Op.SETHOSTNAME, spec.hostname());
+            plan.add("set hostname " + Quote.of(spec.hostname()), Op.SETHOSTNAME, spec.hostname());
         }
         if (spec.domainname() != null && !spec.domainname().isEmpty()) {
-            plan.add("set domainname \"" + spec.domainname() + "\"", Op.SETDOMAINNAME, spec.domainname());
+            plan.add("set domainname " + Quote.of(spec.domainname()), Op.SETDOMAINNAME, spec.domainname());
         }
         rootfs(linux);
         // 3. Become the configured user with its capabilities, check the cwd and the program,
@@ -275,9 +276,9 @@ public final class PlanCompiler {
         }
         user(p, seccomp != null && !p.noNewPrivileges());
         if (p.noNewPrivileges()) plan.add("set no_new_privs", Op.NO_NEW_PRIVS);
-        plan.add("change to working directory " + p.cwd(), Op.CHDIR, p.cwd());
+        plan.add("change to working directory " + Quote.cut(p.cwd()), Op.CHDIR, p.cwd());
         String program = p.args().getFirst();
-        plan.add("find program \"" + program + "\" in the container", Op.FIND_EXEC, program, pathVar(p.env()));
+        plan.add("find program " + Quote.of(program) + " in the container", Op.FIND_EXEC, program, pathVar(p.env()));
     }
 
     /**
@@ -294,7 +295,7 @@ public final class PlanCompiler {
         int i = 1;
         for (String a : p.args()) exec[i++] = a;
         for (String e : p.env()) exec[i++] = e;
-        plan.add("exec " + p.args().getFirst(), Op.EXEC, exec);
+        plan.add("exec " + Quote.cut(p.args().getFirst()), Op.EXEC, exec);
     }
 
     /** The SYNC point at which the JVM runs the prestart and createRuntime hooks. */
@@ -306,7 +307,7 @@ public final class PlanCompiler {
     /** RUN_HOOK for one hook: argv as given (its argv[0] may differ from the path), or the path. */
     public static void addHook(Plan plan, String kind, Spec.Hook hook) {
         if (!hook.path().startsWith("/")) {
-            throw new ConfigException("hooks." + kind + ": path \"" + hook.path() + "\" is not absolute");
+            throw new ConfigException("hooks." + kind + ": path " + Quote.of(hook.path()) + " is not absolute");
         }
         if (hook.timeout() != null && hook.timeout() <= 0) {
             throw new ConfigException("hooks." + kind + ": timeout must be positive, got " + hook.timeout());
@@ -319,13 +320,13 @@ public final class PlanCompiler {
         int i = 3;
         for (String a : argv) args[i++] = a;
         for (String e : hook.env()) args[i++] = e;
-        plan.add(kind + " hook " + hook.path(), Op.RUN_HOOK, args);
+        plan.add(kind + " hook " + Quote.cut(hook.path()), Op.RUN_HOOK, args);
     }
 
     private void validateNamespaces(Spec.Linux linux) {
         for (Spec.Namespace ns : linux.namespaces()) {
             if (!Linux.NAMESPACES.containsKey(ns.type())) {
-                throw new ConfigException("linux.namespaces: unknown namespace type \"" + ns.type() + "\"");
+                throw new ConfigException("linux.namespaces: unknown namespace type " + Quote.of(ns.type()));
             }
             if (ns.type().equals("user") && (ns.path() == null || ns.path().isEmpty())
                     && (linux.uidMappings().isEmpty() || linux.gidMappings().isEmpty())) {
@@ -369,10 +370,10 @@ public final class PlanCompiler {
         } else if (key.equals("kernel.hostname") || key.equals("kernel.domainname")) {
             ns = "uts";
         } else {
-            throw new ConfigException("linux.sysctl: \"" + key + "\" is not in a namespace of the container: it would change the host");
+            throw new ConfigException("linux.sysctl: " + Quote.of(key) + " is not in a namespace of the container: it would change the host's");
         }
         if (linux.namespace(ns) == null) {
-            throw new ConfigException("linux.sysctl: \"" + key + "\" needs a " + ns + " namespace, or it would change the host's");
+            throw new ConfigException("linux.sysctl: " + Quote.of(key) + " needs a " + ns + " namespace, or it would change the host's");
         }
     }
 
@@ -390,10 +391,10 @@ public final class PlanCompiler {
             plan.add(rootPropagation == null ? "make / a recursive slave mount" : "set the propagation of / to "
                     + linux.rootfsPropagation(), Op.MOUNT, "", "/", "", rootPropagation == null ? MS_SLAVE | MS_REC
                     : rootPropagation, "");
-            plan.add("make the mount holding " + root + " private if it is shared", Op.PRIVATE_PARENT, root);
+            plan.add("make the mount holding " + Quote.cut(root) + " private if it is shared", Op.PRIVATE_PARENT, root);
         }
-        plan.add("bind " + root + " onto itself", Op.MOUNT, root, root, "", MS_BIND | MS_REC, "");
-        plan.add("open root " + root, Op.OPEN_ROOT, root);
+        plan.add("bind " + Quote.cut(root) + " onto itself", Op.MOUNT, root, root, "", MS_BIND | MS_REC, "");
+        plan.add("open root " + Quote.cut(root), Op.OPEN_ROOT, root);
 
         boolean devFromHost = false;
         for (Spec.Mount m : spec.mounts()) {
@@ -426,9 +427,9 @@ public final class PlanCompiler {
         }
         for (Spec.Hook hook : hooks.createContainer()) addHook(plan, "createContainer", hook);
 
-        if (!mountns) plan.add("change root to " + root, Op.CHROOT, root); // pivot_root would move the host's
-        else if (ctx.noPivot()) plan.add("move root " + root + " to /", Op.MOVE_ROOT, root);
-        else plan.add("pivot_root to " + root, Op.PIVOT_ROOT, root);
+        if (!mountns) plan.add("change root to " + Quote.cut(root), Op.CHROOT, root); // pivot_root would move the host's
+        else if (ctx.noPivot()) plan.add("move root " + Quote.cut(root) + " to /", Op.MOVE_ROOT, root);
+        else plan.add("pivot_root to " + Quote.cut(root), Op.PIVOT_ROOT, root);
         // The container's own /dev/ptmx now: its pty lives in the container's devpts.
         if (spec.process().terminal()) console(plan, spec.process(), console ? "dev/console" : "");
 
@@ -438,12 +439,12 @@ public final class PlanCompiler {
         for (Map.Entry<String, String> s : linux.sysctl().entrySet()) {
             String key = s.getKey();
             if (key.contains("..") || key.startsWith("/") || key.isEmpty()) {
-                throw new ConfigException("linux.sysctl: bad key \"" + key + "\"");
+                throw new ConfigException("linux.sysctl: bad key " + Quote.of(key));
             }
-            plan.add("set sysctl " + key + "=" + s.getValue(), Op.WRITE_FILE, "/proc/sys/" + key.replace('.', '/'), s.getValue());
+            plan.add("set sysctl " + Quote.cut(key) + "=" + Quote.cut(s.getValue()), Op.WRITE_FILE, "/proc/sys/" + key.replace('.', '/'), s.getValue());
         }
-        for (String p : linux.readonlyPaths()) plan.add("make " + p + " read-only", Op.READONLY, absolute(p, "linux.readonlyPaths"));
-        for (String p : linux.maskedPaths()) plan.add("mask " + p, Op.MASK, absolute(p, "linux.maskedPaths"));
+        for (String p : linux.readonlyPaths()) plan.add("make " + Quote.cut(p) + " read-only", Op.READONLY, absolute(p, "linux.readonlyPaths"));
+        for (String p : linux.maskedPaths()) plan.add("mask " + Quote.cut(p), Op.MASK, absolute(p, "linux.maskedPaths"));
         if (spec.root().readonly()) {
             plan.add("make the root filesystem read-only", Op.MOUNT, "", "/", "", MS_BIND | MS_REMOUNT | MS_RDONLY, "");
         }
@@ -459,7 +460,7 @@ public final class PlanCompiler {
     }
 
     private static String absolute(String p, String field) {
-        if (!p.startsWith("/")) throw new ConfigException(field + ": \"" + p + "\" is not an absolute path");
+        if (!p.startsWith("/")) throw new ConfigException(field + ": " + Quote.of(p) + " is not an absolute path");
         return p;
     }
 
@@ -472,7 +473,7 @@ public final class PlanCompiler {
         boolean kernelFs = m.type().equals("proc") || m.type().equals("sysfs");
         if (!kernelFs && !dest.equals("proc") && !dest.equals("sys") && !dest.equals("dev")) return;
         if (paths.isSymlinkOrNotDirectory(dest)) {
-            throw new ConfigException("mount destination \"" + m.destination() + "\" (" + (m.type().isEmpty() ? "bind" : m.type())
+            throw new ConfigException("mount destination " + Quote.of(m.destination()) + " (" + (m.type().isEmpty() ? "bind" : m.type())
                     + "): must be a directory in the root filesystem, not a symlink or another file");
         }
     }
@@ -483,28 +484,28 @@ public final class PlanCompiler {
             cgroupMount(dest, o);
             return;
         }
-        String what = "mount " + (m.source().isEmpty() ? m.type() : m.source()) + " on " + m.destination();
+        String what = "mount " + Quote.cut(m.source().isEmpty() ? m.type() : m.source()) + " on " + Quote.cut(m.destination());
         if (o.bind()) {
             Path source = ctx.bundle().resolve(m.source());
             if (!Files.exists(source)) {
-                throw new ConfigException("mount source \"" + m.source() + "\" for " + m.destination() + " does not exist");
+                throw new ConfigException("mount source " + Quote.of(m.source()) + " for " + Quote.cut(m.destination()) + " does not exist");
             }
-            if (Files.isDirectory(source)) plan.add("create mount point " + m.destination(), Op.MKDIR_IN_ROOT, dest, 0755L);
-            else plan.add("create mount point " + m.destination(), Op.MKFILE_IN_ROOT, dest, 0644L);
+            if (Files.isDirectory(source)) plan.add("create mount point " + Quote.cut(m.destination()), Op.MKDIR_IN_ROOT, dest, 0755L);
+            else plan.add("create mount point " + Quote.cut(m.destination()), Op.MKFILE_IN_ROOT, dest, 0644L);
             plan.add("bind " + what, Op.MOUNT_IN_ROOT, source.toString(), dest, "", MS_BIND | (o.recursive() ? MS_REC : 0), "");
             // A bind mount takes its flags only from a second, remounting call.
             if (o.flags() != 0 || o.clearFlags() != 0) {
-                plan.add("remount " + m.destination() + " with " + String.join(",", m.options()), Op.MOUNT_IN_ROOT,
+                plan.add("remount " + Quote.cut(m.destination()) + " with " + Quote.cut(String.join(",", m.options())), Op.MOUNT_IN_ROOT,
                         "", dest, "", MS_BIND | MS_REMOUNT | o.flags(), "");
             }
         } else {
-            plan.add("create mount point " + m.destination(), Op.MKDIR_IN_ROOT, dest, 0755L);
+            plan.add("create mount point " + Quote.cut(m.destination()), Op.MKDIR_IN_ROOT, dest, 0755L);
             if (o.copyUp()) {
                 // tmpcopyup: the image's files under the destination are copied into the new tmpfs.
-                plan.add(what + " (type " + m.type() + ", copying up what it covers)", Op.MOUNT_COPY_UP, m.source(), dest,
+                plan.add(what + " (type " + Quote.cut(m.type()) + ", copying up what it covers)", Op.MOUNT_COPY_UP, m.source(), dest,
                         m.type(), o.flags(), o.data());
             } else {
-                plan.add(what + " (type " + m.type() + ")", Op.MOUNT_IN_ROOT, m.source(), dest, m.type(), o.flags(), o.data());
+                plan.add(what + " (type " + Quote.cut(m.type()) + ")", Op.MOUNT_IN_ROOT, m.source(), dest, m.type(), o.flags(), o.data());
             }
         }
         if (o.propagation() != 0) {
@@ -519,32 +520,32 @@ public final class PlanCompiler {
     private void cgroupMount(String dest, MountOptions o) {
         long flags = o.flags() & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
         List<Cgroup.Dir> dirs = ctx.cgroup().dirs();
-        plan.add("create mount point /" + dest, Op.MKDIR_IN_ROOT, dest, 0755L);
+        plan.add("create mount point /" + Quote.cut(dest), Op.MKDIR_IN_ROOT, dest, 0755L);
         boolean single = dirs.size() == 1 && dirs.getFirst().hierarchy().unified();
         if (single) {
             bindCgroup(dirs.getFirst(), dest, flags);
             return;
         }
-        plan.add("mount tmpfs for cgroups on /" + dest, Op.MOUNT_IN_ROOT, "tmpfs", dest, "tmpfs",
+        plan.add("mount tmpfs for cgroups on /" + Quote.cut(dest), Op.MOUNT_IN_ROOT, "tmpfs", dest, "tmpfs",
                 flags & ~MS_RDONLY, "mode=755");
         for (Cgroup.Dir d : dirs) {
             String sub = dest + "/" + d.hierarchy().name();
-            plan.add("create cgroup mount point /" + sub, Op.MKDIR_IN_ROOT, sub, 0755L);
+            plan.add("create cgroup mount point /" + Quote.cut(sub), Op.MKDIR_IN_ROOT, sub, 0755L);
             bindCgroup(d, sub, flags);
             if (d.hierarchy().name().contains(",")) {
                 for (String c : d.hierarchy().controllers()) {
-                    plan.add("link /" + dest + "/" + c, Op.SYMLINK_IN_ROOT, d.hierarchy().name(), dest + "/" + c);
+                    plan.add("link /" + Quote.cut(dest) + "/" + c, Op.SYMLINK_IN_ROOT, d.hierarchy().name(), dest + "/" + c);
                 }
             }
         }
         if ((flags & MS_RDONLY) != 0) {
-            plan.add("make /" + dest + " read-only", Op.MOUNT_IN_ROOT, "", dest, "", MS_REMOUNT | flags, "mode=755");
+            plan.add("make /" + Quote.cut(dest) + " read-only", Op.MOUNT_IN_ROOT, "", dest, "", MS_REMOUNT | flags, "mode=755");
         }
     }
 
     private void bindCgroup(Cgroup.Dir d, String dest, long flags) {
-        plan.add("bind cgroup " + d.path() + " on /" + dest, Op.MOUNT_IN_ROOT, d.path().toString(), dest, "", MS_BIND, "");
-        plan.add("remount cgroup /" + dest, Op.MOUNT_IN_ROOT, "", dest, "", MS_BIND | MS_REMOUNT | flags, "");
+        plan.add("bind cgroup " + Quote.cut(d.path().toString()) + " on /" + Quote.cut(dest), Op.MOUNT_IN_ROOT, d.path().toString(), dest, "", MS_BIND, "");
+        plan.add("remount cgroup /" + Quote.cut(dest), Op.MOUNT_IN_ROOT, "", dest, "", MS_BIND | MS_REMOUNT | flags, "");
     }
 
     private void devices(Spec.Linux linux) {
@@ -557,18 +558,18 @@ public final class PlanCompiler {
                 case "c", "u" -> S_IFCHR;
                 case "b" -> S_IFBLK;
                 case "p" -> S_IFIFO;
-                default -> throw new ConfigException("linux.devices: " + d.path() + " has unknown type \"" + d.type() + "\"");
+                default -> throw new ConfigException("linux.devices: " + Quote.cut(d.path()) + " has unknown type " + Quote.of(d.type()));
             };
             long mode = d.fileMode() == null ? 0666 : d.fileMode() & 07777;
             int slash = rel.lastIndexOf('/');
-            if (slash > 0) plan.add("create directory for " + d.path(), Op.MKDIR_IN_ROOT, rel.substring(0, slash), 0755L);
+            if (slash > 0) plan.add("create directory for " + Quote.cut(d.path()), Op.MKDIR_IN_ROOT, rel.substring(0, slash), 0755L);
             if (linux.namespace("user") != null) {
                 // No mknod in a user namespace: the host's node is bind-mounted instead.
-                plan.add("create mount point " + d.path(), Op.MKFILE_IN_ROOT, rel, 0644L);
-                plan.add("bind device " + d.path(), Op.MOUNT_IN_ROOT, d.path(), rel, "", MS_BIND, "");
+                plan.add("create mount point " + Quote.cut(d.path()), Op.MKFILE_IN_ROOT, rel, 0644L);
+                plan.add("bind device " + Quote.cut(d.path()), Op.MOUNT_IN_ROOT, d.path(), rel, "", MS_BIND, "");
                 continue;
             }
-            plan.add("create device " + d.path(), Op.MKNOD_IN_ROOT, rel, type | mode, makedev(d.major(), d.minor()),
+            plan.add("create device " + Quote.cut(d.path()), Op.MKNOD_IN_ROOT, rel, type | mode, makedev(d.major(), d.minor()),
                     d.uid() == null ? 0L : d.uid(), d.gid() == null ? 0L : d.gid());
         }
         String[][] links = {
@@ -588,7 +589,7 @@ public final class PlanCompiler {
         List<String> seen = new ArrayList<>();
         for (Spec.Rlimit r : p.rlimits()) {
             int res = Linux.RLIMITS.indexOf(r.type());
-            if (res < 0) throw new ConfigException("process.rlimits: unknown type \"" + r.type() + "\"");
+            if (res < 0) throw new ConfigException("process.rlimits: unknown type " + Quote.of(r.type()));
             if (seen.contains(r.type())) throw new ConfigException("process.rlimits: " + r.type() + " is given twice");
             seen.add(r.type());
             if (Long.compareUnsigned(r.soft(), r.hard()) > 0) {
@@ -621,7 +622,7 @@ public final class PlanCompiler {
         // Cleared by execve: no need to switch it off again.
         if (u.uid() != 0) plan.add("keep capabilities across setuid", Op.KEEPCAPS, 1L);
         Object[] groups = u.additionalGids().toArray();
-        plan.add("set supplementary groups " + u.additionalGids(), Op.SETGROUPS, groups);
+        plan.add("set supplementary groups " + Quote.cut(u.additionalGids().toString()), Op.SETGROUPS, groups);
         plan.add("set gid " + u.gid(), Op.SETGID, u.gid());
         plan.add("set uid " + u.uid(), Op.SETUID, u.uid());
         long eff = mask(caps.effective(), "effective"), perm = mask(caps.permitted(), "permitted"),
