@@ -16,11 +16,13 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import kurma.tests.support.Cgroups;
 import kurma.tests.support.Json;
+import kurma.tests.support.Proc;
 import kurma.tests.support.Result;
 import kurma.tests.support.SafeDelete;
 import kurma.tests.support.TestConfig;
@@ -109,6 +111,10 @@ class CriTest extends EngineTest {
     @Override
     protected void setUpEngine() throws Exception {
         crictl = findCrictl();
+        if (crictl == null) {
+            Proc.log("crictl not found at " + crictlCandidates() + ": every check of this class is skipped");
+            return;
+        }
         requireBinary("/usr/bin/umoci", "umoci");
         requireBinary("/usr/bin/gcc", "gcc");
         requireBinary("/usr/lib/cni/bridge", "containernetworking-plugins");
@@ -160,21 +166,31 @@ class CriTest extends EngineTest {
         if (addr.exit() != 0) fail("cannot give " + bridge + " the host's address " + gateway + "\n" + addr);
     }
 
-    /**
-     * crictl from $KURMA_CRICTL, else ../shared/tools/crictl beside the checkout; the class is
-     * skipped when neither is there.
-     */
+    /** crictl from $KURMA_CRICTL, else ../shared/tools/crictl beside the checkout; null when neither is there. */
     private static Path findCrictl() {
+        for (Path p : crictlCandidates()) {
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) return p;
+        }
+        return null;
+    }
+
+    private static List<Path> crictlCandidates() {
         List<Path> candidates = new ArrayList<>();
         String env = System.getenv("KURMA_CRICTL");
         if (env != null && !env.isBlank()) candidates.add(Paths.get(env));
         candidates.add(TestConfig.repoRoot().resolve("../shared/tools/crictl").normalize());
-        for (Path p : candidates) {
-            if (Files.isRegularFile(p) && Files.isExecutable(p)) return p;
-        }
-        Assumptions.abort("crictl (v1.26.1, from kubernetes-sigs/cri-tools; not packaged by Debian 12) not found at "
-                + candidates + ": put it in ../shared/tools/ beside the checkout or name it in KURMA_CRICTL");
-        return null;
+        return candidates;
+    }
+
+    /**
+     * Without crictl every check is skipped, each saying why (an abort in {@code @BeforeAll}
+     * would make surefire report no test at all, and no reason).
+     */
+    @BeforeEach
+    final void requireCrictl() {
+        Assumptions.assumeTrue(crictl != null, "crictl (v1.26.1, from kubernetes-sigs/cri-tools; not packaged by Debian 12)"
+                + " not found at " + crictlCandidates() + ": put it in ../shared/tools/ beside the checkout or name it in"
+                + " KURMA_CRICTL");
     }
 
     /**
