@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import kurma.tests.support.Result;
 import kurma.tests.support.TestConfig;
@@ -13,7 +15,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The busybox image the engine tests run, made offline from the rootfs of
  * scripts/make-rootfs.sh: a plain tar for {@code docker import} / {@code podman import}, and
- * an OCI image archive (written by umoci, packed by tar) for {@code ctr image import}.
+ * an OCI image archive (written by umoci, packed by tar) for {@code ctr image import}. The
+ * archive writer also packs other rootfs dirs (the CRI test's pause image).
  */
 final class BusyboxImage {
     private BusyboxImage() {}
@@ -44,19 +47,31 @@ final class BusyboxImage {
      * org.opencontainers.image.ref.name annotation, which ctr import reads).
      */
     static Path ociArchive(Workspace ws, String ref) throws IOException, InterruptedException {
-        Path layout = ws.dir().resolve("busybox-oci");
+        return ociArchive(ws, "busybox", TestConfig.rootfsTemplate(), ref, "--config.cmd", "sh", "--config.env", PATH_ENV);
+    }
+
+    /**
+     * An OCI image archive {@code ws.dir()/NAME-oci.tar} of one image, named {@code ref} in its
+     * index: {@code rootfs}'s files as one layer, the image config set by umoci config's
+     * {@code configFlags} (e.g. {@code --config.entrypoint /pause}).
+     */
+    static Path ociArchive(Workspace ws, String name, Path rootfs, String ref, String... configFlags)
+            throws IOException, InterruptedException {
+        Path layout = ws.dir().resolve(name + "-oci");
         String image = layout + ":" + ref;
         ok(ws.run(TIMEOUT, "umoci", "init", "--layout", layout.toString()));
         ok(ws.run(TIMEOUT, "umoci", "new", "--image", image));
-        ok(ws.run(TIMEOUT, "umoci", "insert", "--image", image, TestConfig.rootfsTemplate().toString(), "/"));
-        ok(ws.run(TIMEOUT, "umoci", "config", "--image", image, "--config.cmd", "sh", "--config.env", PATH_ENV));
+        ok(ws.run(TIMEOUT, "umoci", "insert", "--image", image, rootfs.toString(), "/"));
+        List<String> config = new ArrayList<>(List.of("umoci", "config", "--image", image));
+        config.addAll(List.of(configFlags));
+        ok(ws.run(TIMEOUT, config.toArray(String[]::new)));
         ok(ws.run(TIMEOUT, "umoci", "gc", "--layout", layout.toString()));
-        Path tar = ws.dir().resolve("busybox-oci.tar");
+        Path tar = ws.dir().resolve(name + "-oci.tar");
         ok(ws.run(TIMEOUT, "tar", "-C", layout.toString(), "-cf", tar.toString(), "."));
         return tar;
     }
 
     private static void ok(Result r) {
-        if (r.exit() != 0) fail("building the busybox image failed\n" + r);
+        if (r.exit() != 0) fail("building a test image failed\n" + r);
     }
 }
