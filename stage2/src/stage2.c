@@ -21,6 +21,7 @@
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -445,6 +446,80 @@ static _Noreturn void detached_monitor(pid_t pid)
 	_exit(0);
 }
 
+/*
+ * A create or exec abandoned half-way (the JVM killed, by an engine's timeout say) must not leave
+ * a half-made container behind that nobody knows of. Until the child of a FORK reports READY:
+ *   - the parent watches the plan pipe while it relays: the JVM holds its only write end, so a
+ *     hang-up there means the JVM is gone; the parent then kills the child and exits. It never
+ *     reads that pipe (the child reads its SYNC answers from it), it only polls for POLLHUP;
+ *   - the child has PR_SET_PDEATHSIG(SIGKILL), so it dies with the parent (killed by the JVM's
+ *     abort or by `delete --force`). The first process gets no death signal: the JVM may spawn
+ *     it from a short-lived thread, and the signal follows the thread that forked, not the
+ *     process. The child arms it again after SETUID/SETGID (a credential change clears it), and
+ *     disarms it just before READY (the container then outlives the parent, which exits).
+ */
+static int death_armed; /* FORK's child, until READY */
+
+/* Whether the JVM's end of the plan pipe is closed (waiting up to timeout ms). */
+static int plan_pipe_closed(int timeout)
+{
+	struct pollfd p = { .fd = in_fd, .events = 0 };
+	int n;
+
+	while ((n = poll(&p, 1, timeout)) < 0 && errno == EINTR)
+		;
+	return n > 0 && (p.revents & (POLLHUP | POLLERR));
+}
+
+/* The JVM went away before the child was ready: take the child down with us. */
+static _Noreturn void abandon(pid_t child)
+{
+	kill(child, SIGKILL);
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	_exit(1);
+}
+
+/*
+ * Waits until the child's relay pipe has something to read (a message, or its end): 0; or
+ * until the JVM's end of the plan pipe closes: 1. A message already there comes first.
+ */
+static int relay_wait(int fd)
+{
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = in_fd, .events = 0 } };
+
+		if (poll(p, 2, -1) < 0 && errno == EINTR)
+			continue;
+		if (p[0].revents || !(p[1].revents & (POLLHUP | POLLERR)))
+			return 0; /* (poll failing otherwise: a blocking read, as without the watch) */
+		return 1;
+	}
+}
+
+/*
+ * PR_SET_PDEATHSIG(SIGKILL) in FORK's child, then a check that the parent has not died before
+ * it was armed (the kernel signals only deaths after the prctl). getppid() cannot tell in a
+ * new pid namespace, where it reads 0 either way; the relay pipe can: its read end is held by
+ * the parent alone, so once the parent is gone our write end reports POLLERR.
+ */
+static int arm_death_signal(void)
+{
+	struct pollfd p = { .fd = out_fd, .events = 0 };
+
+	if (prctl(PR_SET_PDEATHSIG, (unsigned long)SIGKILL, 0UL, 0UL, 0UL) < 0)
+		return -1;
+	if (poll(&p, 1, 0) > 0 && (p.revents & POLLERR))
+		_exit(1); /* nobody to report to */
+	return 0;
+}
+
+/* After a credential change, which clears the death signal: armed again while it applies. */
+static int rearm_death_signal(int r)
+{
+	return r < 0 || !death_armed ? r : arm_death_signal();
+}
+
 static int do_fork(uint64_t flags, uint64_t wait, int op)
 {
 	const uint64_t unusable = 0xffffffff00000000ULL | CSIGNAL | CLONE_VM | CLONE_VFORK |
@@ -479,7 +554,7 @@ static int do_fork(uint64_t flags, uint64_t wait, int op)
 
 		close(relay[1]);
 		message(MSG_PID, op, 0, (int)pid); /* before anything the child says */
-		while (read_exact(relay[0], m, sizeof m) == (ssize_t)sizeof m) {
+		while (relay_wait(relay[0]) == 0 && read_exact(relay[0], m, sizeof m) == (ssize_t)sizeof m) {
 			size_t done = 0;
 			uint32_t type = get32(m);
 
@@ -495,6 +570,8 @@ static int do_fork(uint64_t flags, uint64_t wait, int op)
 			if (type == MSG_READY || type == MSG_ERROR)
 				break;
 		}
+		if (!ready && plan_pipe_closed(0)) /* the JVM died before the child was ready */
+			abandon((pid_t)pid);
 		close(relay[0]);
 		if (!wait || (wait == 2 && !ready)) /* a failed create has nothing to watch */
 			_exit(0);
@@ -507,11 +584,13 @@ static int do_fork(uint64_t flags, uint64_t wait, int op)
 		message(MSG_EXIT, op, 0, status);
 		_exit(0);
 	}
-	/* Child: from now on its messages go through the parent. */
+	/* Child: from now on its messages go through the parent, and it dies with the parent
+	   until it is ready (see arm_death_signal). */
 	close(relay[0]);
 	close(out_fd);
 	out_fd = relay[1];
-	return 0;
+	death_armed = 1;
+	return arm_death_signal();
 }
 
 static int wait_start(const char *name)
@@ -1211,8 +1290,8 @@ static int run(struct op *o, int op)
 	case CHDIR: return chdir_op(a[0].s);
 	case UMASK: umask((mode_t)a[0].u); return 0;
 	case SETGROUPS: return setgroups_op(o);
-	case SETGID: return setresgid((gid_t)a[0].u, (gid_t)a[0].u, (gid_t)a[0].u);
-	case SETUID: return setresuid((uid_t)a[0].u, (uid_t)a[0].u, (uid_t)a[0].u);
+	case SETGID: return rearm_death_signal(setresgid((gid_t)a[0].u, (gid_t)a[0].u, (gid_t)a[0].u));
+	case SETUID: return rearm_death_signal(setresuid((uid_t)a[0].u, (uid_t)a[0].u, (uid_t)a[0].u));
 	case NO_NEW_PRIVS: return prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL);
 	case CAP_BOUNDING:
 	case CAP_AMBIENT: return caps_op(o->code, a[0].u, a[1].u);
@@ -1392,7 +1471,17 @@ int main(int argc, char **argv)
 	ops = parse(body, len, count);
 
 	for (uint32_t i = 0; i < count; i++) {
+		if (ops[i].code == READY && death_armed) {
+			/* From READY on the container outlives the parent (it exits, or monitors). */
+			if (prctl(PR_SET_PDEATHSIG, 0UL, 0UL, 0UL, 0UL) < 0)
+				die((int)i, errno);
+			death_armed = 0;
+		}
 		if (run(&ops[i], (int)i) < 0) {
+			/* Failing, we exit at once: the parent, which exits once it has relayed our
+			   ERROR, must not kill us on the way out (a killed child looks like a crash). */
+			if (death_armed)
+				prctl(PR_SET_PDEATHSIG, 0UL, 0UL, 0UL, 0UL);
 			if (ops[i].code == RUN_HOOK) { /* the hook's wait status goes with the error */
 				message(MSG_ERROR, (int)i, errno, hook_status);
 				_exit(1);

@@ -163,6 +163,8 @@ struct opts {
 	int uid;            /* run stage2 as this uid and gid instead of root */
 	int holder;         /* PARENT_PID is a helper running as uid that holds our fds, not us */
 	void (*on_msg)(struct result *r, int32_t *m);
+	int hangup_on;      /* on this message type, close our end of the plan pipe (the JVM dies) */
+	int kill_on;        /* on this message type, SIGKILL stage2's first process */
 };
 
 static FILE *report; /* the driver's original stdout: fd 1 is the container's during a run */
@@ -388,6 +390,10 @@ static int run_raw(const unsigned char *plan, size_t len, struct result *r, cons
 				mlen = 0;
 				if (o->on_msg)
 					o->on_msg(r, m);
+				if (o->hangup_on && m[0] == o->hangup_on && plan_p[1] >= 0)
+					close(plan_p[1]), plan_p[1] = -1, pf[2].fd = -1;
+				if (o->kill_on && m[0] == o->kill_on)
+					kill(r->pid, SIGKILL);
 			}
 		}
 	}
@@ -751,6 +757,77 @@ static void t_fork_wait(void)
 		      WIFEXITED(r.msg[2][3]) && WEXITSTATUS(r.msg[2][3]) == 1, "round %d", i);
 		CHECK(exited(r.status, 0), "monitor status %#x", r.status);
 	}
+	end(&r);
+}
+
+/*
+ * A create abandoned half-way (the JVM killed): until READY the child must not outlive the
+ * first process, nor the first process the JVM's end of the plan pipe.
+ */
+static int gone(pid_t pid) { return kill(pid, 0) < 0 && errno == ESRCH; }
+
+static pid_t child_of(struct result *r)
+{
+	for (int i = 0; i < r->nmsg; i++)
+		if (r->msg[i][0] == PID)
+			return r->msg[i][3];
+	return 0;
+}
+
+static void t_abandoned(void)
+{
+	const int sync_msg = 5;
+	struct result r;
+	struct plan p;
+	struct opts o;
+	time_t t0;
+
+	begin("FORK: the plan pipe closing before READY: the parent kills the child and exits");
+	p = new_plan();
+	add(&p, FORK, "uu", U(CLONE_NEWPID), U(0));
+	add(&p, RUN_HOOK, "suuss", "/bin/sleep", U(0), U(2), "sleep", "20");
+	add(&p, READY, "");
+	o = (struct opts){ .hangup_on = PID };
+	t0 = time(NULL);
+	run(&p, &r, &o);
+	CHECK(!r.timed_out && time(NULL) - t0 < 10, "took %ld s", (long)(time(NULL) - t0));
+	CHECK(child_of(&r) > 0 && gone(child_of(&r)), "child %d still there", (int)child_of(&r));
+	CHECK(exited(r.status, 1), "stage2 status %#x", r.status);
+	CHECK(r.nmsg == 1, "only PID: nothing after it, no READY");
+	end(&r);
+
+	for (int creds = 0; creds < 2; creds++) {
+		begin(creds ? "FORK: the child still dies with the parent after SETGID and SETUID"
+			    : "FORK: the child dies with the parent until READY (its death signal)");
+		p = new_plan();
+		add(&p, FORK, "uu", U(CLONE_NEWPID), U(0));
+		if (creds) {
+			add(&p, SETGROUPS, "");
+			add(&p, SETGID, "u", U(65534));
+			add(&p, SETUID, "u", U(65534));
+		}
+		add(&p, SYNC, "u", U(7)); /* waits for an answer the driver never sends */
+		add(&p, READY, "");
+		o = (struct opts){ .kill_on = sync_msg };
+		t0 = time(NULL);
+		run(&p, &r, &o);
+		CHECK(!r.timed_out && time(NULL) - t0 < 10, "took %ld s", (long)(time(NULL) - t0));
+		CHECK(child_of(&r) > 0 && gone(child_of(&r)), "child %d still there", (int)child_of(&r));
+		CHECK(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGKILL, "stage2 status %#x", r.status);
+		CHECK(WIFSIGNALED(r.child_status) && WTERMSIG(r.child_status) == SIGKILL, "child status %#x",
+		      r.child_status);
+		end(&r);
+	}
+
+	begin("FORK: from READY on the child outlives the parent");
+	p = new_plan();
+	add(&p, FORK, "uu", U(CLONE_NEWPID), U(0));
+	add(&p, READY, "");
+	add_exec(&p, "/bin/sh", "-c", "sleep 0.3; echo alive", END, END);
+	run(&p, &r, NULL);
+	CHECK(r.nmsg == 2 && r.msg[1][0] == READY_MSG, "want PID, READY");
+	CHECK(exited(r.status, 0), "stage2 status %#x", r.status);
+	CHECK(exited(r.child_status, 0) && !strcmp(r.out, "alive\n"), "child status %#x, stdout %s", r.child_status, r.out);
 	end(&r);
 }
 
@@ -1446,6 +1523,7 @@ int main(int argc, char **argv)
 	t_fork_pidns();
 	t_fork_wait();
 	t_fork_detached();
+	t_abandoned();
 	t_exec_errors();
 	t_fds();
 	t_preserve();

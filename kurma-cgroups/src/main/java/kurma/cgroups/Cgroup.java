@@ -177,6 +177,10 @@ public record Cgroup(List<Dir> dirs) {
             }
         } catch (NoSuchFileException gone) {
             // removed already: no processes
+        } catch (java.io.FileNotFoundException e) {
+            // ProcFs (java.io) says FileNotFound for a missing file too: a directory removed
+            // already, or never made (a create killed before it made its cgroups), has none.
+            if (dir.toFile().isDirectory()) throw new UncheckedIOException("reading " + dir + "/cgroup.procs", e);
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + dir + "/cgroup.procs", e);
         }

@@ -18,11 +18,13 @@ import kurma.spec.Spec;
  * @param cgroupDirs the container's cgroup directory in every hierarchy
  * @param cgroupCreated the cgroup directories this container created, parents first: what
  *     delete removes
+ * @param pid the container's init (0 while a create has not been told it yet)
  * @param poststart the hooks start runs once the program runs (config.json may change later)
  * @param poststop the hooks delete runs
  * @param hostMountId a container without a mount namespace of its own binds its rootfs onto
  *     itself in the host's (as runc does): that mount's id, which delete detaches with every
  *     mount the container made below it; 0 for a container with its own mount namespace
+ * @param creating null once the container is created; before that, the create's own record
  */
 public record ContainerState(
         String id,
@@ -36,9 +38,46 @@ public record ContainerState(
         List<String> cgroupCreated,
         List<Spec.Hook> poststart,
         List<Spec.Hook> poststop,
-        long hostMountId) {
+        long hostMountId,
+        Creating creating) {
 
     public static final String OCI_VERSION = "1.2.0";
+
+    /**
+     * The record a create keeps while it works, so that a create killed at any moment (engines
+     * SIGKILL a runtime on a timeout) leaves something {@code delete --force} can undo: the
+     * process doing the create, and stage2's first process once there is one (0: none yet), each
+     * with its start time, so that a recycled pid is never taken for it. With the init's pid
+     * (once stage2 reports it) and the cgroup directories the create makes, that is everything
+     * of the container that can outlive the create.
+     */
+    public record Creating(int creatorPid, long creatorStartTime, int stage2Pid, long stage2StartTime) {}
+
+    /** This record with stage2's first process, the cgroups actually made and the hooks (the plan compiled). */
+    public ContainerState withStage2(int stage2Pid, long stage2StartTime, List<String> cgroupCreated,
+            List<Spec.Hook> poststart, List<Spec.Hook> poststop) {
+        return new ContainerState(id, pid, pidStartTime, bundle, rootfs, created, annotations, cgroupDirs, cgroupCreated,
+                poststart, poststop, hostMountId, new Creating(creating.creatorPid(), creating.creatorStartTime(), stage2Pid,
+                stage2StartTime));
+    }
+
+    /** This record with the container's init. */
+    public ContainerState withInit(int pid, long pidStartTime) {
+        return new ContainerState(id, pid, pidStartTime, bundle, rootfs, created, annotations, cgroupDirs, cgroupCreated,
+                poststart, poststop, hostMountId, creating);
+    }
+
+    /** This record with the id of the rootfs bind it made in the host's mount namespace (see hostMountId). */
+    public ContainerState withHostMountId(long id) {
+        return new ContainerState(this.id, pid, pidStartTime, bundle, rootfs, created, annotations, cgroupDirs, cgroupCreated,
+                poststart, poststop, id, creating);
+    }
+
+    /** The state of the created container: the create's record is done with. */
+    public ContainerState createdState() {
+        return new ContainerState(id, pid, pidStartTime, bundle, rootfs, created, annotations, cgroupDirs, cgroupCreated,
+                poststart, poststop, hostMountId, null);
+    }
 
     public Map<String, Object> toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -54,6 +93,14 @@ public record ContainerState(
         m.put("poststart", hooksJson(poststart));
         m.put("poststop", hooksJson(poststop));
         if (hostMountId != 0) m.put("hostMountId", hostMountId);
+        if (creating != null) {
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("creatorPid", (long) creating.creatorPid());
+            c.put("creatorStartTime", creating.creatorStartTime());
+            c.put("stage2Pid", (long) creating.stage2Pid());
+            c.put("stage2StartTime", creating.stage2StartTime());
+            m.put("creating", c);
+        }
         return m;
     }
 
@@ -97,7 +144,16 @@ public record ContainerState(
                 (List<String>) (List<?>) m.getOrDefault("cgroupCreated", List.of()),
                 hooksFrom(m.get("poststart")),
                 hooksFrom(m.get("poststop")),
-                (Long) m.getOrDefault("hostMountId", 0L));
+                (Long) m.getOrDefault("hostMountId", 0L),
+                creatingFrom(m.get("creating")));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Creating creatingFrom(Object json) {
+        if (!(json instanceof Map<?, ?> c)) return null;
+        Map<String, Object> m = (Map<String, Object>) c;
+        return new Creating(((Long) m.get("creatorPid")).intValue(), (Long) m.get("creatorStartTime"),
+                ((Long) m.get("stage2Pid")).intValue(), (Long) m.get("stage2StartTime"));
     }
 
     /** The OCI runtime-spec state object for `state` and `list --format json`. */

@@ -189,6 +189,21 @@ public final class Containers {
             Libc.prctl(Libc.PR_SET_DUMPABLE, 0);
         }
 
+        // The default parent kurma/ stays, as Docker's docker/ does: making and removing it with
+        // each container would double the cgroup work of a start (one directory per hierarchy,
+        // ten on a v1 host).
+        boolean sharedParent = spec.linux().cgroupsPath() == null || spec.linux().cgroupsPath().isEmpty();
+        List<String> dirs = new ArrayList<>();
+        for (Cgroup.Dir d : cgroup.dirs()) dirs.add(d.path().toString());
+        // The first record, in place before anything else of the container exists: engines
+        // SIGKILL a runtime that overruns its timeout, at any moment, and whatever this create
+        // made by then must be found by delete --force and shown by list. It names the cgroup
+        // directories about to be made; stage2's first process and the init follow as they come.
+        int self = (int) ProcessHandle.current().pid();
+        ContainerState record = new ContainerState(id, 0, -1, bundleDir.toString(), rootfs.toString(), kurma.sys.Clock.now(),
+                spec.annotations(), dirs, strings(toCreate(cgroup, sharedParent)), List.of(), List.of(), 0,
+                new ContainerState.Creating(self, ProcStat.startTime(self), 0, -1));
+
         List<Path> createdCgroups = List.of();
         boolean planned = false;
         boolean ok = false;
@@ -196,7 +211,7 @@ public final class Containers {
         // stage2 makes on top of whatever is mounted there now.
         boolean hostMounts = spec.linux().namespace("mount") == null;
         long mountedBefore = hostMounts ? topMountId(rootfs) : 0;
-        try (LockedFile lock = store.create(id)) {
+        try (LockedFile lock = store.create(record)) {
             try {
                 if (notify) {
                     try {
@@ -206,12 +221,7 @@ public final class Containers {
                     }
                 }
                 createdCgroups = cgroup.create();
-                if (spec.linux().cgroupsPath() == null || spec.linux().cgroupsPath().isEmpty()) {
-                    // The default parent kurma/ stays, as Docker's docker/ does: making and
-                    // removing it with each container would double the cgroup work of a start
-                    // (one directory per hierarchy, ten on a v1 host).
-                    createdCgroups = withoutParents(createdCgroups, cgroup);
-                }
+                if (sharedParent) createdCgroups = withoutParents(createdCgroups, cgroup);
                 Plan plan = compiling.plan(); // a config error: reported before any limit is checked
                 planned = true;
                 // Limits before any process of the container joins: none ever runs unlimited.
@@ -219,19 +229,22 @@ public final class Containers {
                 debugPlan("plan", plan);
                 Stage2 launched = pending.get();
                 debugStage2(launched);
-                launched.run(plan, compiling.wire(), new SyncPoints(id, spec, bundleDir, launched.pid()));
+                // Recorded before the plan goes: from then on stage2 acts, and killing it is how a
+                // delete --force stops it (its death takes an init not yet ready along: PLAN.md).
+                int stage2 = (int) launched.pid();
+                record = record.withStage2(stage2, ProcStat.startTime(stage2), strings(createdCgroups),
+                        spec.hooks().poststart(), spec.hooks().poststop());
+                store.write(record);
+                SyncPoints sync = new SyncPoints(id, spec, bundleDir, launched.pid(), store, record);
+                launched.run(plan, compiling.wire(), sync);
                 // Device rules once the init has made its device nodes (a rule may deny mknod),
                 // before the program runs.
                 cgroup.applyDevices(resources);
-                List<String> dirs = new ArrayList<>();
-                for (Cgroup.Dir d : cgroup.dirs()) dirs.add(d.path().toString());
-                List<String> created = new ArrayList<>();
-                for (Path p : createdCgroups) created.add(p.toString());
                 long hostMountId = hostMounts ? topMountId(rootfs) : 0;
                 if (hostMountId == mountedBefore) hostMountId = 0; // (not ours: nothing to detach)
-                ContainerState state = new ContainerState(id, launched.initPid(), ProcStat.startTime(launched.initPid()),
-                        bundleDir.toString(), rootfs.toString(), kurma.sys.Clock.now(), spec.annotations(),
-                        dirs, created, spec.hooks().poststart(), spec.hooks().poststop(), hostMountId);
+                // Only now "created" (runc's meaning: the init waits for start and the create is
+                // done): until this replaces the create's record, state and list say "creating".
+                ContainerState state = sync.record().createdState().withHostMountId(hostMountId);
                 store.write(state);
                 if (opts.pidFile() != null) {
                     StateStore.writeAtomically(opts.pidFile().toAbsolutePath(), Integer.toString(launched.initPid()));
@@ -314,6 +327,30 @@ public final class Containers {
         }
     }
 
+    /**
+     * The cgroup directories {@link Cgroup#create()} is about to make: those missing now, parents
+     * first (less the shared default parent).
+     */
+    private static List<Path> toCreate(Cgroup cgroup, boolean sharedParent) {
+        List<Path> out = new ArrayList<>();
+        for (Cgroup.Dir d : cgroup.dirs()) {
+            Path mount = Path.of(d.hierarchy().mountPoint());
+            List<Path> missing = new ArrayList<>();
+            // java.io.File: a missing directory is the common case, and NIO would build an exception.
+            for (Path p = d.path(); p != null && p.startsWith(mount) && !p.toFile().isDirectory(); p = p.getParent()) {
+                missing.addFirst(p);
+            }
+            out.addAll(missing);
+        }
+        return sharedParent ? withoutParents(out, cgroup) : out;
+    }
+
+    private static List<String> strings(List<Path> paths) {
+        List<String> out = new ArrayList<>();
+        for (Path p : paths) out.add(p.toString());
+        return out;
+    }
+
     /** created, less the parents of the container's own directories. */
     private static List<Path> withoutParents(List<Path> created, Cgroup cgroup) {
         List<Path> out = new ArrayList<>();
@@ -329,19 +366,38 @@ public final class Containers {
      * What the JVM does when stage2 stops at a SYNC point: write the id maps of a new user
      * namespace (the process in it may not), or (namespaces and mounts ready, root not pivoted)
      * run prestart and createRuntime in the runtime's namespaces, the container-side hooks
-     * getting the same state.
+     * getting the same state. And when stage2 names the init: record it.
      */
     private static final class SyncPoints implements Stage2.SyncHandler {
         private final String id;
         private final Spec spec;
         private final Path bundle;
         private final long stage2Pid;
+        private final StateStore store;
+        private ContainerState record;
 
-        SyncPoints(String id, Spec spec, Path bundle, long stage2Pid) {
+        SyncPoints(String id, Spec spec, Path bundle, long stage2Pid, StateStore store, ContainerState record) {
             this.id = id;
             this.spec = spec;
             this.bundle = bundle;
             this.stage2Pid = stage2Pid;
+            this.store = store;
+            this.record = record;
+        }
+
+        /** The create's record, with the init once stage2 reported it. */
+        ContainerState record() {
+            return record;
+        }
+
+        @Override
+        public void onInit(int initPid) {
+            // Recorded at once, with its start time: a delete --force after this process dies
+            // must find the init (it may be waiting for start already) and never a recycled pid.
+            long start = ProcStat.startTime(initPid);
+            if (start < 0) return; // gone already: its failure is what stage2 says next
+            record = record.withInit(initPid, start);
+            store.write(record);
         }
 
         @Override
@@ -586,6 +642,12 @@ public final class Containers {
     // ------------------------------------------------------------------ state
 
     public Status status(ContainerState s) {
+        ContainerState.Creating c = s.creating();
+        if (c != null) {
+            // A create's own record: "creating" while that create runs, and once it has died
+            // (killed half-way) "stopped": nothing of it will ever run, delete removes what it made.
+            return ProcStat.alive(c.creatorPid(), c.creatorStartTime()) ? Status.CREATING : Status.STOPPED;
+        }
         if (!ProcStat.alive(s.pid(), s.pidStartTime())) return Status.STOPPED;
         // java.io.File: for a running container the fifo is gone, which NIO reports by an exception.
         if (store.dir(s.id()).resolve(StateStore.FIFO).toFile().exists()) return Status.CREATED;
@@ -794,14 +856,14 @@ public final class Containers {
     /** The OCI state of one container. */
     public Map<String, Object> state(String id) {
         // No lock, as runc takes none: state.json is replaced atomically, so this reads a whole
-        // one; a container still being created has none yet and is reported missing. Engines
-        // ask for state often, and the lock (a FileChannel: the JDK loads libnet and libnio for
-        // it) was most of this command's own time.
+        // one; a container still being created has its create's record ("creating", or
+        // "stopped" once that create has died). Engines ask for state often, and the lock (a
+        // FileChannel: the JDK loads libnet and libnio for it) was most of this command's own time.
         ContainerState s = store.read(id);
         return s.toOci(status(s));
     }
 
-    /** States of every container; one being created or deleted right now is skipped. */
+    /** States of every container (one being created too); one being deleted right now may be skipped. */
     public List<Map<String, Object>> list() {
         List<Map<String, Object>> out = new ArrayList<>();
         for (String id : store.ids()) {
@@ -826,7 +888,9 @@ public final class Containers {
             // Engines recognise a container that has already exited by runc's words "container
             // not running" (containerd's shim then reports "process already finished", podman
             // ignores the error); other words turn a harmless race with the exit into a failure.
-            if (status(s) == Status.STOPPED) throw new KurmaException("kill " + id + ": container not running (it has stopped)");
+            Status st = status(s);
+            if (st == Status.STOPPED) throw new KurmaException("kill " + id + ": container not running (it has stopped)");
+            if (s.pid() <= 0) throw new KurmaException("kill " + id + ": container not running (it is " + st.text() + ")");
             int r = Libc.kill(s.pid(), signal);
             if (r != 0 && r != Errno.ESRCH) {
                 throw new KurmaException("kill " + id + ": " + Errno.describe(r) + " (" + Errno.name(r) + ")");
@@ -875,7 +939,10 @@ public final class Containers {
         try {
             lock = store.lock(id);
         } catch (KurmaException e) {
-            if (force && !Files.isDirectory(store.dir(id))) return;
+            if (force && !Files.isDirectory(store.dir(id))) {
+                store.removeAbandoned(id); // a create killed before its directory was in place
+                return;
+            }
             throw e;
         }
         try (lock) {
@@ -884,20 +951,25 @@ public final class Containers {
                 s = known != null ? known : store.read(id);
             } catch (KurmaException unreadable) {
                 if (!force) throw unreadable;
-                store.remove(id); // a state dir without state: a create that died half-way
+                store.remove(id); // a state dir without state: a delete that died half-way
                 return;
             }
             Status st = status(s);
-            if ((st == Status.RUNNING || st == Status.PAUSED) && !force) {
+            if ((st == Status.RUNNING || st == Status.PAUSED || st == Status.CREATING) && !force) {
                 throw new KurmaException("cannot delete container \"" + id + "\" that is " + st.text() + " (use --force)");
             }
             Cgroup cg = cgroupOf(s);
-            if (st != Status.STOPPED) killForcibly(s.pid());
+            // A create's record (a create killed half-way): its stage2 first, before the plan
+            // goes further (its death also takes an init not yet ready: PLAN.md), then the init.
+            ContainerState.Creating c = s.creating();
+            if (c != null) killIfAlive(c.stage2Pid(), c.stage2StartTime());
+            killIfAlive(s.pid(), s.pidStartTime());
             // A frozen process only dies once thawed.
             if (st == Status.PAUSED) kurma.cgroups.Freezer.set(s.cgroupDirPaths(), false);
             // Everything else still in the container's cgroup goes too.
             for (int round = 0; round < 100; round++) {
-                boolean any = ProcStat.alive(s.pid(), s.pidStartTime());
+                boolean any = ProcStat.alive(s.pid(), s.pidStartTime())
+                        || (c != null && killIfAlive(c.stage2Pid(), c.stage2StartTime()));
                 for (int p : cg.pids()) {
                     if (ProcStat.alive(p, -1)) {
                         any = true;
@@ -938,6 +1010,13 @@ public final class Containers {
         if (r < 0 && r != -Errno.EINVAL) {
             throw new KurmaException("unmounting " + rootfs + ": " + Errno.describe(-r) + " (" + Errno.name(-r) + ")");
         }
+    }
+
+    /** SIGKILLs pid if it is still the process that started at startTime; whether it was alive. */
+    private static boolean killIfAlive(int pid, long startTime) {
+        if (pid <= 0 || startTime < 0 || !ProcStat.alive(pid, startTime)) return false;
+        killForcibly(pid);
+        return true;
     }
 
     /** SIGKILL without a native call of ours (ProcessHandle checks the pid is still that process). */

@@ -26,9 +26,13 @@ import kurma.sys.Errno;
 final class Stage2 {
     private static final int MSG_PID = 1, MSG_READY = 2, MSG_ERROR = 3, MSG_EXIT = 4, MSG_SYNC = 5;
 
-    /** Answers a SYNC: does what the point asks for and returns the bytes stage2 keeps. */
+    /** What the caller does as the plan runs. */
     interface SyncHandler {
+        /** Answers a SYNC: does what the point asks for and returns the bytes stage2 keeps. */
         byte[] onSync(int point, int initPid);
+
+        /** stage2 forked the container's init (its PID message), before anything the init does. */
+        void onInit(int initPid);
     }
 
     /** null for a stage2 the launcher started (no exit status to wait for then). */
@@ -158,7 +162,10 @@ final class Stage2 {
             while (true) {
                 int[] m = nextOrFail();
                 switch (m[0]) {
-                    case MSG_PID -> initPid = m[3];
+                    case MSG_PID -> {
+                        initPid = m[3];
+                        if (sync != null) sync.onInit(initPid);
+                    }
                     case MSG_SYNC -> answer(sync.onSync(m[3], initPid));
                     case MSG_READY -> {
                         return;

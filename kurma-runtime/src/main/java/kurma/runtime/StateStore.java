@@ -54,18 +54,87 @@ public final class StateStore {
         }
     }
 
-    /** Creates the directory of a new container and locks it; fails if the id is taken. */
-    public LockedFile create(String id) {
+    /**
+     * Creates the directory of a new container, holding its first record, and locks it; fails
+     * if the id is taken. The directory is made aside ({@code .ID.PID.new}), locked and given
+     * the record, then renamed into place: no reader and no delete ever meets a container
+     * directory without a record, nor one whose lock is free while its create runs.
+     */
+    public LockedFile create(ContainerState first) {
+        String id = first.id();
         Path d = dir(id);
+        if (d.toFile().exists()) throw alreadyExists(id); // java.io.File: no exception built when absent
+        Path aside = root.resolve("." + id + "." + ProcessHandle.current().pid() + ".new");
         try {
             Files.createDirectories(root);
-            Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
-        } catch (FileAlreadyExistsException e) {
-            throw new KurmaException("container \"" + id + "\" already exists");
+            try {
+                Files.createDirectory(aside, DIR_MODE);
+            } catch (FileAlreadyExistsException stale) {
+                deleteTree(aside); // a dead process with our pid got no further than this
+                Files.createDirectory(aside, DIR_MODE);
+            }
         } catch (IOException e) {
             throw new KurmaException("cannot create state directory " + d + ": " + e.getMessage(), e);
         }
-        return lockFile(d);
+        LockedFile lock = null;
+        try {
+            lock = lockFile(aside);
+            try (java.io.FileOutputStream out = new java.io.FileOutputStream(aside.resolve(STATE).toFile())) {
+                out.write(Json.write(first.toJson()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            Files.move(aside, d);
+            return lock;
+        } catch (IOException | RuntimeException e) {
+            if (lock != null) lock.close();
+            try {
+                deleteTree(aside);
+            } catch (IOException ignored) {
+                // best effort: delete --force ID removes it too
+            }
+            if (e instanceof FileAlreadyExistsException || e instanceof java.nio.file.DirectoryNotEmptyException) {
+                throw alreadyExists(id);
+            }
+            if (e instanceof KurmaException k) throw k;
+            throw new KurmaException("cannot create state directory " + d + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static final java.nio.file.attribute.FileAttribute<?> DIR_MODE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x"));
+
+    private static KurmaException alreadyExists(String id) {
+        return new KurmaException("container \"" + id + "\" already exists");
+    }
+
+    /**
+     * Removes what creates of id that died before their directory was in place left aside
+     * (see {@link #create}): a {@code .ID.PID.new} whose lock nobody holds. Only those: nothing
+     * else of the container existed yet.
+     */
+    public void removeAbandoned(String id) {
+        checkId(id);
+        String prefix = "." + id + ".";
+        if (!Files.isDirectory(root)) return;
+        try (var entries = Files.newDirectoryStream(root, prefix + "*.new")) {
+            for (Path p : entries) {
+                String name = p.getFileName().toString();
+                String pid = name.substring(prefix.length(), name.length() - ".new".length());
+                if (pid.isEmpty() || !pid.chars().allMatch(c -> c >= '0' && c <= '9')) continue; // another id's
+                try (FileChannel ch = FileChannel.open(p.resolve(LOCK), StandardOpenOption.WRITE)) {
+                    java.nio.channels.FileLock l = ch.tryLock();
+                    if (l == null) continue; // a create at work: it renames this into place or removes it
+                    deleteTree(p);
+                } catch (java.nio.channels.OverlappingFileLockException ours) {
+                    // this JVM's own create of id, at work
+                } catch (NoSuchFileException notYetLocked) {
+                    deleteTree(p); // that create fails on its lock: nothing of it exists yet
+                }
+            }
+        } catch (NoSuchFileException gone) {
+            // renamed into place or removed meanwhile
+        } catch (IOException e) {
+            throw new KurmaException("cannot remove what a create of \"" + id + "\" left in " + root + ": " + e.getMessage(), e);
+        }
     }
 
     /** Locks an existing container; fails with "does not exist" otherwise. */
@@ -109,18 +178,24 @@ public final class StateStore {
         writeAtomically(dir(s.id()).resolve(STATE), Json.write(s.toJson()));
     }
 
-    /** Writes a file so that readers see either the old or the whole new content. */
+    /**
+     * Writes a file so that readers see either the old or the whole new content. java.io and
+     * rename(2) (File.renameTo replaces the target atomically): a create writes its record
+     * several times, and in the CLI's interpreted JVM the NIO path costs several times as much.
+     */
     public static void writeAtomically(Path target, String content) {
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ch.write(java.nio.ByteBuffer.wrap(content.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            try (java.io.FileOutputStream out = new java.io.FileOutputStream(tmp.toFile())) {
+                out.write(content.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            if (!tmp.toFile().renameTo(target.toFile())) {
+                // renameTo says no more than false: NIO for the reason
+                try {
+                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+                }
             }
         } catch (IOException e) {
             try {
@@ -138,7 +213,9 @@ public final class StateStore {
         if (!Files.isDirectory(root)) return out;
         try (var dirs = Files.newDirectoryStream(root)) {
             for (Path p : dirs) {
-                if (Files.isRegularFile(p.resolve(STATE))) out.add(p.getFileName().toString());
+                String name = p.getFileName().toString();
+                // Ids never start with '.': those are a create's directory not in place yet, and caches.
+                if (!name.startsWith(".") && Files.isRegularFile(p.resolve(STATE))) out.add(name);
             }
         } catch (IOException e) {
             throw new KurmaException("cannot list " + root + ": " + e.getMessage(), e);
@@ -147,7 +224,6 @@ public final class StateStore {
         return out;
     }
 
-    /** Removes a container's directory and the files in it (Kurma puts no directories there). */
     /** Deletes a directory and what it holds (the notify/ subdirectory included), never following a symlink. */
     private static void deleteTree(Path d) throws IOException {
         if (Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
