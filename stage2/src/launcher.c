@@ -219,7 +219,6 @@ int main(int argc, char **argv)
 		jargv[n++] = "-Xlog:cds=off:stderr";
 	}
 	jargv[n++] = "--enable-native-access=ALL-UNNAMED";
-	jargv[n++] = "--add-exports=java.base/jdk.internal.access=ALL-UNNAMED";
 	snprintf(stage2_flag, sizeof stage2_flag, "-Dkurma.stage2=%s", stage2);
 	jargv[n++] = stage2_flag;
 	if (spec[0]) {

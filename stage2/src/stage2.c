@@ -41,7 +41,8 @@
 #endif
 
 #define PLAN_MAGIC   0x324d524bU /* "KRM2" */
-#define PLAN_VERSION 2
+#define PLAN_VERSION 3
+#define MAX_FDS      (3 + 65536) /* the container's 0-2 and up to 65536 more */
 #define MAX_ARG_LEN  (1U << 20)
 
 enum { MSG_PID = 1, MSG_READY = 2, MSG_ERROR = 3, MSG_EXIT = 4, MSG_SYNC = 5 };
@@ -80,7 +81,7 @@ struct arg { char *s; uint64_t u; };   /* s: NUL-terminated string (for 'b': the
 struct op { unsigned code, argc; struct arg *a; };
 
 /* in_fd: the plan pipe; out_fd: the message pipe; own_fds: the first fd number that is not the
-   container's (3 + the plan's fd count). */
+   container's (the plan's fd count). */
 static int in_fd = -1, out_fd = -1, own_fds = 3, root_fd = -1, state_fd = -1;
 static int cgroup_fd = -1;             /* OPEN_CGROUP: where the next FORK's child is born */
 static int console_fd = -1;            /* CONSOLE_SOCKET: where CONSOLE sends the pty master */
@@ -1389,11 +1390,13 @@ static long parse_num(const char *s)
 }
 
 /*
- * fd 0 and 1 are the pipes from and to the JVM; move them above the container's fds, then
- * copy the JVM's own fds 0, 1 and 3..own_fds-1 onto those numbers (pidfd_getfd: the JVM
- * cannot hand them over itself without a native call).
+ * fd 0 and 1 are the pipes from and to the JVM; move them above the container's fds, then copy
+ * the JVM's fds the plan names onto 0, 1, 2, 3... (pidfd_getfd: the JVM cannot hand them over
+ * itself without a native call). Our own stderr goes: from here on fd 2 is the container's, where
+ * hooks and our messages write too. (Keeping it would hold the caller's stderr open for as long
+ * as the container lives: containerd's shim waits for the runtime's stderr to close.)
  */
-static void take_fds(pid_t parent)
+static void take_fds(pid_t parent, const uint32_t *fds)
 {
 	int pidfd, fd;
 	int in = fcntl(0, F_DUPFD_CLOEXEC, own_fds), out = fcntl(1, F_DUPFD_CLOEXEC, own_fds);
@@ -1413,9 +1416,7 @@ static void take_fds(pid_t parent)
 	for (int target = 0; target < own_fds; target++) {
 		int got;
 
-		if (target == 2)
-			continue; /* inherited as is */
-		if ((got = (int)syscall(SYS_pidfd_getfd, pidfd, target, 0)) < 0)
+		if ((got = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fds[target], 0)) < 0)
 			die(-1, errno);
 		if (got == target) { /* landed in place: only clear its close-on-exec */
 			if (fcntl(got, F_SETFD, 0) < 0)
@@ -1431,8 +1432,8 @@ static void take_fds(pid_t parent)
 
 int main(int argc, char **argv)
 {
-	unsigned char hdr[20], *body;
-	uint32_t count, len, preserve;
+	unsigned char hdr[12], *body;
+	uint32_t count, len, nfds, *fds;
 	struct op *ops;
 	long parent = argc == 2 ? parse_num(argv[1]) : -1;
 
@@ -1452,17 +1453,30 @@ int main(int argc, char **argv)
 	if (close_range(3, ~0U, 0) < 0) /* nothing but 0-2 should be here anyway */
 		die(-1, errno);
 
-	/* The header says how many fds the container gets besides 0-2: only then can they be taken. */
+	/* The header names the JVM's fds the container gets: only then can they be taken. */
 	if (read_full(hdr, sizeof hdr) < 0)
 		die(-1, errno);
-	preserve = get32(hdr + 8);
-	count = get32(hdr + 12);
-	len = get32(hdr + 16);
-	/* Every op takes at least 4 bytes, which also bounds the op table we allocate. */
-	if (get32(hdr) != PLAN_MAGIC || get32(hdr + 4) != PLAN_VERSION || preserve > 65536 || count > len / 4)
+	nfds = get32(hdr + 8);
+	if (get32(hdr) != PLAN_MAGIC || get32(hdr + 4) != PLAN_VERSION || nfds < 3 || nfds > MAX_FDS)
 		die(-1, EINVAL);
-	own_fds = 3 + (int)preserve;
-	take_fds((pid_t)parent);
+	if (!(body = malloc(nfds * 4)) || !(fds = malloc(nfds * sizeof *fds)))
+		die(-1, ENOMEM);
+	if (read_full(body, nfds * 4) < 0)
+		die(-1, errno);
+	for (uint32_t i = 0; i < nfds; i++)
+		if ((fds[i] = get32(body + 4 * i)) > INT_MAX)
+			die(-1, EINVAL);
+	free(body);
+	if (read_full(hdr, 8) < 0)
+		die(-1, errno);
+	count = get32(hdr);
+	len = get32(hdr + 4);
+	/* Every op takes at least 4 bytes, which also bounds the op table we allocate. */
+	if (count > len / 4)
+		die(-1, EINVAL);
+	own_fds = (int)nfds;
+	take_fds((pid_t)parent, fds);
+	free(fds);
 
 	if (!(body = malloc(len ? len : 1)))
 		die(-1, ENOMEM);

@@ -106,15 +106,25 @@ static void add_exec(struct plan *p, ...)
 	p->ops++;
 }
 
-static struct plan new_plan(void) { return (struct plan){ .magic = 0x324d524b, .version = 2 }; }
+static struct plan new_plan(void) { return (struct plan){ .magic = 0x324d524b, .version = 3 }; }
 
-/* header (with the number of fds to preserve) + body */
+/*
+ * header + body. The header names the driver's fds the container gets: its 0 and 1 (held at
+ * those numbers during the run), 1 again as its stderr (the program's stderr joins its stdout in
+ * r->out, with stage2's own messages from then on; r->err has what it says before), then
+ * 3..3+preserve-1.
+ */
 static unsigned char *wire(struct plan *p, uint32_t preserve, size_t *len)
 {
 	struct plan w = new_plan();
 	put32(&w, p->magic);
 	put32(&w, p->version);
-	put32(&w, preserve);
+	put32(&w, 3 + preserve);
+	put32(&w, 0);
+	put32(&w, 1);
+	put32(&w, 1);
+	for (uint32_t i = 0; i < preserve; i++)
+		put32(&w, 3 + i);
 	put32(&w, p->ops);
 	put32(&w, p->len);
 	put(&w, p->b, p->len);
@@ -868,7 +878,7 @@ static void t_exec_errors(void)
 	run(&p, &r, NULL);
 	CHECK(r.nmsg == 1 && r.msg[0][0] == ERROR && r.msg[0][1] == 0 && r.msg[0][2] == ENOENT, "want ERROR(0, ENOENT)");
 	CHECK(exited(r.status, 127), "status %#x", r.status);
-	CHECK(strstr(r.err, "kurma-stage2: exec /nonexistent/prog: No such file or directory"), "stderr");
+	CHECK(strstr(r.out, "kurma-stage2: exec /nonexistent/prog: No such file or directory"), "the container's stderr");
 	end(&r);
 	unlink(noexec);
 }
@@ -888,8 +898,8 @@ static int temp_file(const char *text, char *name, size_t size)
 }
 
 /*
- * The exec'd program must see exactly: 0 = what the driver held at 0, 1 = the driver's fd 1,
- * 2 = the inherited stderr, 3..3+N-1 = the driver's preserved fds (not the spawner's junk at
+ * The exec'd program must see exactly the fds the header named: 0 = what the driver held at 0,
+ * 1 and 2 = the driver's fd 1, 3..3+N-1 = the driver's preserved fds (not the spawner's junk at
  * those numbers), plus ls's own fd for /proc/self/fd at 3+N; never the message or plan pipe,
  * nor anything the spawner leaked above.
  */
@@ -908,7 +918,7 @@ static void t_fds(void)
 			snprintf(text, sizeof text, "fd%d\n", 3 + i);
 			pfds[i] = temp_file(text, names[i], sizeof names[i]);
 		}
-		begin(path("fd hygiene, PRESERVE_FDS=%d: the driver's 0, 1, 3..%d, stderr, nothing else", n, 2 + n));
+		begin(path("fd hygiene, %d extra fds: the driver's 0, 1 (twice), 3..%d, nothing else", n, 2 + n));
 		add(&p, FIND_EXEC, "ss", "ls", "/bin");
 		add_exec(&p, "ls", "-l", "/proc/self/fd", END, "LC_ALL=C", END);
 		run(&p, &r, &o);
@@ -932,7 +942,7 @@ static void t_fds(void)
 			else if (fd == 1)
 				ok = !strcmp(target, r.out_name) && !strncmp(target, "/memfd:kurma-s2-out-", 20);
 			else if (fd == 2)
-				ok = !strcmp(target, r.err_name);
+				ok = !strcmp(target, r.out_name); /* the header names the driver's 1 for 2 */
 			else if (fd < 3 + n)
 				ok = !strcmp(target, names[fd - 3]);
 			else
@@ -1123,8 +1133,8 @@ static void on_ready(struct result *r, int32_t *m)
 	/* MKFIFO_AT_STATE made the fifo we are about to open. */
 	CHECK(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode) && (st.st_mode & 07777) == 0600, "fifo");
 
-	/* Its own fds: the driver's 0 and 1, stderr, the plan and message pipes and the state dir;
-	   what the spawner leaked was closed at start. */
+	/* Its own fds: the driver's 0 and 1 (the header names 1 for 2 as well), the plan and
+	   message pipes and the state dir; what the spawner leaked was closed at start. */
 	for (int i = 0; i < 200; i++) {
 		int ok;
 		n = readlink(path("/proc/%d/fd/%d", r->pid, i), link, sizeof link - 1);
@@ -1132,7 +1142,7 @@ static void on_ready(struct result *r, int32_t *m)
 			continue;
 		link[n] = 0;
 		if (i < 3)
-			ok = !strcmp(link, i == 0 ? r->in_name : i == 1 ? r->out_name : r->err_name);
+			ok = !strcmp(link, i == 0 ? r->in_name : r->out_name);
 		else if (!strcmp(link, r->plan_name) || !strcmp(link, r->msg_name))
 			ok = 1, pipes++;
 		else

@@ -11,51 +11,115 @@ import java.util.Map;
 import kurma.sys.ProcFs;
 
 /**
- * A container's resource usage read from its cgroups, in the shape of runc's {@code events}
- * stats ({@code cpu}, {@code memory}, {@code pids}, {@code hugetlb}), from v1 controllers where
- * the host has them and cgroup v2 files otherwise. A controller this host lacks is left out.
+ * A container's resource usage read from its cgroups, from v1 controllers where the host has
+ * them and cgroup v2 files otherwise; a controller this host lacks is null. {@link #toJson()}
+ * gives it the shape of runc's {@code events} stats data.
  */
-public final class Stats {
-    private Stats() {}
+public record Stats(Cpu cpu, Memory memory, Pids pids, Map<String, Hugetlb> hugetlb) {
 
-    /** The stats object ("data" of a stats event). */
-    public static Map<String, Object> read(Cgroup cgroup) {
-        Map<String, Object> out = new LinkedHashMap<>();
+    /**
+     * CPU time in nanoseconds; percpu is null where the host does not count it (v2).
+     * Throttling: periods, periods throttled, and nanoseconds throttled.
+     */
+    public record Cpu(long total, List<Long> percpu, long kernel, long user, long periods, long throttledPeriods,
+            long throttledTime) {}
+
+    /** Memory and (if counted) swap, in bytes, and memory.stat as it reads. */
+    public record Memory(Usage usage, Usage swap, Map<String, Long> raw) {}
+
+    /** Bytes; max (the peak) and failcnt are null where the host does not count them. */
+    public record Usage(long limit, long usage, Long max, Long failcnt) {}
+
+    public record Pids(long current, long limit) {}
+
+    /** One huge page size: bytes in use, and (v1) the peak and failures. */
+    public record Hugetlb(long usage, Long max, Long failcnt) {}
+
+    public Stats {
+        hugetlb = hugetlb == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(hugetlb));
+    }
+
+    /** The usage of cgroup now. */
+    public static Stats read(Cgroup cgroup) {
         Path cpuacct = v1(cgroup, "cpuacct"), memory = v1(cgroup, "memory"), pids = v1(cgroup, "pids"),
-                hugetlb = v1(cgroup, "hugetlb"), v2 = v2(cgroup);
-        if (cpuacct != null) out.put("cpu", cpuV1(cpuacct, v1(cgroup, "cpu")));
-        else if (v2 != null && Files.exists(v2.resolve("cpu.stat"))) out.put("cpu", cpuV2(v2));
-        if (memory != null) out.put("memory", memoryV1(memory));
-        else if (v2 != null && Files.exists(v2.resolve("memory.current"))) out.put("memory", memoryV2(v2));
+                hugetlbDir = v1(cgroup, "hugetlb"), v2 = v2(cgroup);
+        Cpu cpu = cpuacct != null ? cpuV1(cpuacct, v1(cgroup, "cpu"))
+                : v2 != null && Files.exists(v2.resolve("cpu.stat")) ? cpuV2(v2) : null;
+        Memory mem = memory != null ? memoryV1(memory)
+                : v2 != null && Files.exists(v2.resolve("memory.current")) ? memoryV2(v2) : null;
         Path p = pids != null ? pids : v2 != null && Files.exists(v2.resolve("pids.current")) ? v2 : null;
-        if (p != null) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("current", num(p.resolve("pids.current")));
-            m.put("limit", num(p.resolve("pids.max")));
-            out.put("pids", m);
-        }
-        Path h = hugetlb != null ? hugetlb : v2;
+        Pids ps = p == null ? null : new Pids(num(p.resolve("pids.current")), num(p.resolve("pids.max")));
+        Map<String, Hugetlb> sizes = new LinkedHashMap<>();
+        Path h = hugetlbDir != null ? hugetlbDir : v2;
         if (h != null) {
-            Map<String, Object> sizes = new LinkedHashMap<>();
-            String usageSuffix = hugetlb != null ? ".usage_in_bytes" : ".current";
+            String usageSuffix = hugetlbDir != null ? ".usage_in_bytes" : ".current";
             try (var files = Files.newDirectoryStream(h, "hugetlb.*" + usageSuffix)) {
                 for (Path f : files) {
                     String name = f.getFileName().toString();
                     String size = name.substring("hugetlb.".length(), name.length() - usageSuffix.length());
-                    Map<String, Object> s = new LinkedHashMap<>();
-                    s.put("usage", num(f));
-                    if (hugetlb != null) {
-                        s.put("max", num(h.resolve("hugetlb." + size + ".max_usage_in_bytes")));
-                        s.put("failcnt", num(h.resolve("hugetlb." + size + ".failcnt")));
-                    }
-                    sizes.put(size, s);
+                    sizes.put(size, hugetlbDir == null ? new Hugetlb(num(f), null, null)
+                            : new Hugetlb(num(f), num(h.resolve("hugetlb." + size + ".max_usage_in_bytes")),
+                                    num(h.resolve("hugetlb." + size + ".failcnt"))));
                 }
             } catch (IOException e) {
-                // no hugetlb files: leave it out
+                // no hugetlb files: none
             }
-            if (!sizes.isEmpty()) out.put("hugetlb", sizes);
+        }
+        return new Stats(cpu, mem, ps, sizes);
+    }
+
+    /** runc's stats event data: cpu, memory, pids, hugetlb, each left out when not counted. */
+    public Map<String, Object> toJson() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        if (cpu != null) {
+            Map<String, Object> usage = new LinkedHashMap<>();
+            usage.put("total", cpu.total());
+            if (cpu.percpu() != null) usage.put("percpu", new ArrayList<Object>(cpu.percpu()));
+            usage.put("kernel", cpu.kernel());
+            usage.put("user", cpu.user());
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("periods", cpu.periods());
+            t.put("throttledPeriods", cpu.throttledPeriods());
+            t.put("throttledTime", cpu.throttledTime());
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("usage", usage);
+            c.put("throttling", t);
+            out.put("cpu", c);
+        }
+        if (memory != null) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("usage", usageJson(memory.usage()));
+            if (memory.swap() != null) m.put("swap", usageJson(memory.swap()));
+            m.put("raw", new LinkedHashMap<String, Object>(memory.raw()));
+            out.put("memory", m);
+        }
+        if (pids != null) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("current", pids.current());
+            m.put("limit", pids.limit());
+            out.put("pids", m);
+        }
+        if (!hugetlb.isEmpty()) {
+            Map<String, Object> sizes = new LinkedHashMap<>();
+            for (Map.Entry<String, Hugetlb> e : hugetlb.entrySet()) {
+                Map<String, Object> s = new LinkedHashMap<>();
+                s.put("usage", e.getValue().usage());
+                if (e.getValue().max() != null) s.put("max", e.getValue().max());
+                if (e.getValue().failcnt() != null) s.put("failcnt", e.getValue().failcnt());
+                sizes.put(e.getKey(), s);
+            }
+            out.put("hugetlb", sizes);
         }
         return out;
+    }
+
+    private static Map<String, Object> usageJson(Usage u) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("limit", u.limit());
+        e.put("usage", u.usage());
+        if (u.max() != null) e.put("max", u.max());
+        if (u.failcnt() != null) e.put("failcnt", u.failcnt());
+        return e;
     }
 
     /**
@@ -70,80 +134,42 @@ public final class Stats {
         return n == null ? -1 : n;
     }
 
-    private static Map<String, Object> cpuV1(Path d, Path cpuDir) {
-        Map<String, Object> usage = new LinkedHashMap<>();
-        usage.put("total", num(d.resolve("cpuacct.usage")));
-        List<Object> percpu = new ArrayList<>();
+    private static Cpu cpuV1(Path d, Path cpuDir) {
+        List<Long> percpu = new ArrayList<>();
         for (String w : read(d.resolve("cpuacct.usage_percpu")).trim().split("\\s+")) {
             if (!w.isEmpty()) percpu.add(Long.parseLong(w));
         }
-        usage.put("percpu", percpu);
         // cpuacct.stat counts USER_HZ ticks; runc reports nanoseconds.
         Map<String, Long> stat = keyed(d.resolve("cpuacct.stat"));
-        usage.put("kernel", stat.getOrDefault("system", 0L) * 10_000_000L);
-        usage.put("user", stat.getOrDefault("user", 0L) * 10_000_000L);
-        Map<String, Object> cpu = new LinkedHashMap<>();
-        cpu.put("usage", usage);
         Map<String, Long> t = cpuDir == null ? Map.of() : keyed(cpuDir.resolve("cpu.stat"));
-        cpu.put("throttling", throttling(t.getOrDefault("nr_periods", 0L), t.getOrDefault("nr_throttled", 0L),
-                t.getOrDefault("throttled_time", 0L)));
-        return cpu;
+        return new Cpu(num(d.resolve("cpuacct.usage")), List.copyOf(percpu), stat.getOrDefault("system", 0L) * 10_000_000L,
+                stat.getOrDefault("user", 0L) * 10_000_000L, t.getOrDefault("nr_periods", 0L),
+                t.getOrDefault("nr_throttled", 0L), t.getOrDefault("throttled_time", 0L));
     }
 
-    private static Map<String, Object> cpuV2(Path d) {
+    private static Cpu cpuV2(Path d) {
         Map<String, Long> s = keyed(d.resolve("cpu.stat"));
-        Map<String, Object> usage = new LinkedHashMap<>();
-        usage.put("total", s.getOrDefault("usage_usec", 0L) * 1000);
-        usage.put("kernel", s.getOrDefault("system_usec", 0L) * 1000);
-        usage.put("user", s.getOrDefault("user_usec", 0L) * 1000);
-        Map<String, Object> cpu = new LinkedHashMap<>();
-        cpu.put("usage", usage);
-        cpu.put("throttling", throttling(s.getOrDefault("nr_periods", 0L), s.getOrDefault("nr_throttled", 0L),
-                s.getOrDefault("throttled_usec", 0L) * 1000));
-        return cpu;
+        return new Cpu(s.getOrDefault("usage_usec", 0L) * 1000, null, s.getOrDefault("system_usec", 0L) * 1000,
+                s.getOrDefault("user_usec", 0L) * 1000, s.getOrDefault("nr_periods", 0L), s.getOrDefault("nr_throttled", 0L),
+                s.getOrDefault("throttled_usec", 0L) * 1000);
     }
 
-    private static Map<String, Object> throttling(long periods, long throttledPeriods, long throttledTime) {
-        Map<String, Object> t = new LinkedHashMap<>();
-        t.put("periods", periods);
-        t.put("throttledPeriods", throttledPeriods);
-        t.put("throttledTime", throttledTime);
-        return t;
+    private static Memory memoryV1(Path d) {
+        Usage swap = Files.exists(d.resolve("memory.memsw.usage_in_bytes")) ? entry(d, "memory.memsw") : null;
+        return new Memory(entry(d, "memory"), swap, keyed(d.resolve("memory.stat")));
     }
 
-    private static Map<String, Object> memoryV1(Path d) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("usage", entry(d, "memory"));
-        if (Files.exists(d.resolve("memory.memsw.usage_in_bytes"))) m.put("swap", entry(d, "memory.memsw"));
-        Map<String, Object> raw = new LinkedHashMap<>(keyed(d.resolve("memory.stat")));
-        m.put("raw", raw);
-        return m;
+    private static Usage entry(Path d, String prefix) {
+        return new Usage(num(d.resolve(prefix + ".limit_in_bytes")), num(d.resolve(prefix + ".usage_in_bytes")),
+                num(d.resolve(prefix + ".max_usage_in_bytes")), num(d.resolve(prefix + ".failcnt")));
     }
 
-    private static Map<String, Object> entry(Path d, String prefix) {
-        Map<String, Object> e = new LinkedHashMap<>();
-        e.put("limit", num(d.resolve(prefix + ".limit_in_bytes")));
-        e.put("usage", num(d.resolve(prefix + ".usage_in_bytes")));
-        e.put("max", num(d.resolve(prefix + ".max_usage_in_bytes")));
-        e.put("failcnt", num(d.resolve(prefix + ".failcnt")));
-        return e;
-    }
-
-    private static Map<String, Object> memoryV2(Path d) {
-        Map<String, Object> usage = new LinkedHashMap<>();
-        usage.put("limit", num(d.resolve("memory.max")));
-        usage.put("usage", num(d.resolve("memory.current")));
-        if (Files.exists(d.resolve("memory.peak"))) usage.put("max", num(d.resolve("memory.peak")));
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("usage", usage);
-        if (Files.exists(d.resolve("memory.swap.current"))) {
-            Map<String, Object> swap = new LinkedHashMap<>();
-            swap.put("limit", num(d.resolve("memory.swap.max")));
-            swap.put("usage", num(d.resolve("memory.swap.current")));
-            m.put("swap", swap);
-        }
-        m.put("raw", new LinkedHashMap<String, Object>(keyed(d.resolve("memory.stat"))));
-        return m;
+    private static Memory memoryV2(Path d) {
+        Usage usage = new Usage(num(d.resolve("memory.max")), num(d.resolve("memory.current")),
+                Files.exists(d.resolve("memory.peak")) ? num(d.resolve("memory.peak")) : null, null);
+        Usage swap = Files.exists(d.resolve("memory.swap.current"))
+                ? new Usage(num(d.resolve("memory.swap.max")), num(d.resolve("memory.swap.current")), null, null) : null;
+        return new Memory(usage, swap, keyed(d.resolve("memory.stat")));
     }
 
     private static Path v1(Cgroup cgroup, String controller) {

@@ -11,9 +11,21 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import kurma.runtime.Containers;
+import kurma.cgroups.Resources;
+import kurma.foreground.SignalForwarder;
+import kurma.foreground.Foreground;
+import kurma.runtime.Container;
+import kurma.runtime.ContainerRuntime;
+import kurma.runtime.ContainerState;
+import kurma.runtime.CreateRequest;
+import kurma.runtime.ExecProcess;
+import kurma.runtime.ExecRequest;
 import kurma.runtime.KurmaException;
+import kurma.runtime.KurmaException.Code;
+import kurma.runtime.RuntimeOptions;
 import kurma.runtime.Stage2Spares;
+import kurma.runtime.Stdio;
+import kurma.spec.Spec;
 import kurma.spec.DefaultSpec;
 import kurma.spec.Json;
 import kurma.spec.Quote;
@@ -88,13 +100,18 @@ public final class Main {
                 return global.has("help") ? 0 : 1;
             }
             if (global.has("systemd-cgroup")) {
-                throw new KurmaException("--systemd-cgroup: the systemd cgroup driver is not implemented; use cgroupfs paths");
+                throw new KurmaException(Code.UNSUPPORTED, "--systemd-cgroup: the systemd cgroup driver is not implemented; use cgroupfs paths");
             }
             Path root = Path.of(global.value("root") != null ? global.value("root") : "/run/kurma");
             String cmd = global.positional.getFirst();
             List<String> rest = global.positional.subList(1, global.positional.size());
-            Stage2Spares stage2s = spares != null ? spares : Stage2Spares.fromLauncher();
-            return command(cmd, rest, new Containers(root, log, log.debugging(), stage2s));
+            // What the library would otherwise take from this process, decided here: the
+            // launcher's stage2 processes and stage2's path (system properties the launcher sets).
+            Stage2Spares stage2s = spares != null ? spares : launcherSpares();
+            String stage2 = System.getProperty("kurma.stage2");
+            RuntimeOptions options = RuntimeOptions.of(root).withLog(log, log.debugging()).withSpares(stage2s)
+                    .withStage2(stage2 == null ? null : Path.of(stage2)).withOnSharedPidNamespace(new NonDumpable());
+            return command(cmd, rest, ContainerRuntime.open(options));
         } catch (UsageException e) {
             log.error(e.getMessage());
             return 2;
@@ -108,37 +125,35 @@ public final class Main {
         }
     }
 
-    private int command(String cmd, List<String> rest, Containers c) {
+    private int command(String cmd, List<String> rest, ContainerRuntime rt) {
         switch (cmd) {
             case "create" -> {
                 Args a = Args.parse(rest, new String[] {"bundle|b", "pid-file", "console-socket", "preserve-fds"},
                         new String[] {"no-pivot", "no-new-keyring"}, false);
                 a.expect(1, "kurma-runtime create [flags] ID");
-                c.create(a.positional.getFirst(), bundle(a), createOptions(a));
+                rt.create(createRequest(a));
                 return 0;
             }
             case "run" -> {
                 Args a = Args.parse(rest, new String[] {"bundle|b", "pid-file", "console-socket", "preserve-fds"},
                         new String[] {"detach|d", "no-pivot", "no-new-keyring", "keep"}, false);
                 a.expect(1, "kurma-runtime run [flags] ID");
-                String id = a.positional.getFirst();
                 if (a.has("detach")) {
-                    c.create(id, bundle(a), createOptions(a));
-                    c.start(id);
+                    rt.create(createRequest(a)).start(notifySocket());
                     return 0;
                 }
-                return c.run(id, bundle(a), createOptions(a));
+                return Foreground.run(rt, createRequest(a), System.in, System.out);
             }
             case "start" -> {
                 Args a = Args.parse(rest, new String[0], new String[0], false);
                 a.expect(1, "kurma-runtime start ID");
-                c.start(a.positional.getFirst());
+                rt.container(a.positional.getFirst()).start(notifySocket());
                 return 0;
             }
             case "state" -> {
                 Args a = Args.parse(rest, new String[0], new String[0], false);
                 a.expect(1, "kurma-runtime state ID");
-                out.println(Json.writePretty(c.state(a.positional.getFirst())));
+                out.println(Json.writePretty(rt.container(a.positional.getFirst()).state().toJson()));
                 return 0;
             }
             case "kill" -> {
@@ -147,19 +162,21 @@ public final class Main {
                     throw new UsageException("usage: kurma-runtime kill [--all] ID [SIGNAL]");
                 }
                 int sig = a.positional.size() == 2 ? Signals.parse(a.positional.get(1)) : 15;
-                c.kill(a.positional.getFirst(), sig, a.has("all"));
+                Container c = rt.container(a.positional.getFirst());
+                if (a.has("all")) c.killAll(sig);
+                else c.kill(sig);
                 return 0;
             }
             case "delete" -> {
                 Args a = Args.parse(rest, new String[0], new String[] {"force|f"}, false);
                 a.expect(1, "kurma-runtime delete [--force] ID");
-                c.delete(a.positional.getFirst(), a.has("force"));
+                rt.container(a.positional.getFirst()).delete(a.has("force"));
                 return 0;
             }
             case "list" -> {
                 Args a = Args.parse(rest, new String[] {"format|f"}, new String[] {"quiet|q"}, false);
                 a.expect(0, "kurma-runtime list [--format table|json] [--quiet]");
-                list(c.list(), a.value("format") == null ? "table" : a.value("format"), a.has("quiet"));
+                list(rt.list(), a.value("format") == null ? "table" : a.value("format"), a.has("quiet"));
                 return 0;
             }
             case "exec" -> {
@@ -167,19 +184,22 @@ public final class Main {
                     "cap|c", "preserve-fds", "additional-gids|g", "process-label", "apparmor"},
                         new String[] {"tty|t", "detach|d", "no-new-privs", "ignore-paused"}, true);
                 if (a.positional.isEmpty()) throw new UsageException("usage: kurma-runtime exec [flags] ID [COMMAND [ARG...]]");
-                String id = a.positional.getFirst();
-                kurma.spec.Spec.Process p = execProcess(c, id, a);
+                Container c = rt.container(a.positional.getFirst());
+                Spec.Process p = execProcess(c, a);
                 int preserve = a.intValue("preserve-fds", 0);
                 if (preserve < 0) throw new UsageException("--preserve-fds must not be negative");
                 String pidFile = a.value("pid-file");
-                return c.exec(id, p, new Containers.ExecOptions(a.has("detach"), pidFile == null ? null : Path.of(pidFile),
-                        preserve, a.value("console-socket")));
+                ExecProcess e = c.exec(new ExecRequest(p, Stdio.inherited(preserve), a.has("detach"),
+                        pidFile == null ? null : Path.of(pidFile), a.value("console-socket")));
+                if (a.has("detach")) return 0;
+                SignalForwarder.forwardTo(e.pid());
+                return e.waitFor();
             }
             case "pause", "resume" -> {
                 Args a = Args.parse(rest, new String[0], new String[0], false);
                 a.expect(1, "kurma-runtime " + cmd + " ID");
-                if (cmd.equals("pause")) c.pause(a.positional.getFirst());
-                else c.resume(a.positional.getFirst());
+                if (cmd.equals("pause")) rt.container(a.positional.getFirst()).pause();
+                else rt.container(a.positional.getFirst()).resume();
                 return 0;
             }
             case "ps" -> {
@@ -190,32 +210,38 @@ public final class Main {
                 if (a.positional.isEmpty()) throw new UsageException("usage: kurma-runtime ps [--format table|json] ID [ps options]");
                 List<String> psArgs = new ArrayList<>(a.positional.subList(1, a.positional.size()));
                 if (split >= 0) psArgs.addAll(rest.subList(split + 1, rest.size()));
-                ps(c.pids(a.positional.getFirst()), a.value("format") == null ? "table" : a.value("format"), psArgs);
+                ps(rt.container(a.positional.getFirst()).pids(), a.value("format") == null ? "table" : a.value("format"), psArgs);
                 return 0;
             }
             case "update" -> {
                 Args a = Args.parse(rest, Update.FLAGS, new String[0], false);
                 a.expect(1, "kurma-runtime update [flags] ID");
-                c.update(a.positional.getFirst(), Update.resources(a, System.in));
+                Resources r;
+                try {
+                    r = Resources.parse(Update.resources(a, System.in));
+                } catch (IllegalArgumentException e) {
+                    throw new KurmaException(Code.INVALID_ARGUMENT, "update: " + e.getMessage(), e);
+                }
+                rt.container(a.positional.getFirst()).update(r);
                 return 0;
             }
             case "events" -> {
                 Args a = Args.parse(rest, new String[] {"interval"}, new String[] {"stats"}, false);
                 a.expect(1, "kurma-runtime events [--stats] [--interval 5s] ID");
-                return events(c, a.positional.getFirst(), a.has("stats"), interval(a.value("interval")));
+                return events(rt.container(a.positional.getFirst()), a.has("stats"), interval(a.value("interval")));
             }
             case "spec" -> {
                 Args a = Args.parse(rest, new String[] {"bundle|b"}, new String[] {"rootless"}, false);
                 a.expect(0, "kurma-runtime spec [--bundle DIR]");
-                if (a.has("rootless")) throw new KurmaException("spec --rootless: rootless containers are not implemented");
+                if (a.has("rootless")) throw new KurmaException(Code.UNSUPPORTED, "spec --rootless: rootless containers are not implemented");
                 Path config = Path.of(a.value("bundle") != null ? a.value("bundle") : ".").resolve("config.json");
                 try {
                     Files.writeString(config, DefaultSpec.JSON, java.nio.file.StandardOpenOption.CREATE_NEW,
                             java.nio.file.StandardOpenOption.WRITE);
                 } catch (FileAlreadyExistsException e) {
-                    throw new KurmaException("File " + config + " exists. Remove it first");
+                    throw new KurmaException(Code.ALREADY_EXISTS, "File " + config + " exists. Remove it first");
                 } catch (IOException e) {
-                    throw new KurmaException("cannot write " + config + ": " + e.getMessage(), e);
+                    throw new KurmaException(Code.SYSTEM_ERROR, "cannot write " + config + ": " + e.getMessage(), e);
                 }
                 return 0;
             }
@@ -240,18 +266,19 @@ public final class Main {
      * interval, and {"type":"oom","id":ID} when the OOM killer struck in between; until the
      * container stops. --stats: one stats event, then exit.
      */
-    private int events(Containers c, String id, boolean once, long intervalMs) {
-        long ooms = c.oomKills(id);
+    private int events(Container c, boolean once, long intervalMs) {
+        String id = c.id();
+        long ooms = c.oomKills();
         while (true) {
-            Map<String, Object> stats = c.stats(id);
+            kurma.cgroups.Stats stats = c.stats();
             if (stats == null) {
-                if (once) throw new KurmaException("container \"" + id + "\" is not running");
+                if (once) throw new KurmaException(Code.NOT_RUNNING, "container \"" + id + "\" is not running");
                 return 0;
             }
-            long now = c.oomKills(id);
+            long now = c.oomKills();
             if (now > ooms && ooms >= 0) out.println(Json.write(event("oom", id, null)));
             ooms = now;
-            out.println(Json.write(event("stats", id, stats)));
+            out.println(Json.write(event("stats", id, stats.toJson())));
             out.flush();
             if (once) return 0;
             try {
@@ -300,7 +327,7 @@ public final class Main {
 
     private int version() {
         out.println("kurma-runtime version " + VERSION);
-        out.println("spec: " + kurma.runtime.ContainerState.OCI_VERSION);
+        out.println("spec: " + ContainerState.OCI_VERSION);
         return 0;
     }
 
@@ -308,12 +335,37 @@ public final class Main {
         return Path.of(a.value("bundle") != null ? a.value("bundle") : ".");
     }
 
-    private static Containers.CreateOptions createOptions(Args a) {
+    private static CreateRequest createRequest(Args a) {
         int preserve = a.intValue("preserve-fds", 0);
         if (preserve < 0) throw new UsageException("--preserve-fds must not be negative");
         String pidFile = a.value("pid-file");
-        return new Containers.CreateOptions(pidFile == null ? null : Path.of(pidFile), preserve, a.has("no-pivot"),
-                a.value("console-socket"), listenFds(), null);
+        int listen = listenFds();
+        // The socket-activation fds come first, at 3.., then the --preserve-fds ones, as runc passes them.
+        return CreateRequest.of(a.positional.getFirst(), bundle(a)).withStdio(Stdio.inherited(listen + preserve), listen)
+                .withPidFile(pidFile == null ? null : Path.of(pidFile)).withNoPivot(a.has("no-pivot"))
+                .withConsoleSocket(a.value("console-socket")).withNotifySocket(notifySocket());
+    }
+
+    /** The caller's sd_notify socket (systemd, podman --sdnotify=container), or null. */
+    private static String notifySocket() {
+        String s = System.getenv("NOTIFY_SOCKET");
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    /** The stage2 processes the launcher started for this JVM (stage2/src/launcher.c). */
+    private static Stage2Spares launcherSpares() {
+        return Stage2Spares.parse(System.getProperty("kurma.stage2.spawned"), "kurma.stage2.spawned");
+    }
+
+    /**
+     * A container sharing our pid namespace could open /proc/PID/exe of this JVM: make this
+     * process non-dumpable first (a class, not a lambda: a lambda costs a bootstrap at start-up).
+     */
+    private static final class NonDumpable implements Runnable {
+        @Override
+        public void run() {
+            kurma.sys.Libc.prctl(kurma.sys.Libc.PR_SET_DUMPABLE, 0);
+        }
     }
 
     /** Socket activation (sd_listen_fds): LISTEN_FDS counts, when LISTEN_PID names this process. */
@@ -332,7 +384,7 @@ public final class Main {
      * process with the command line's args, and --env (added), --cwd, --user, --cap (added),
      * --additional-gids, --no-new-privs, --tty applied.
      */
-    private static kurma.spec.Spec.Process execProcess(Containers c, String id, Args a) {
+    private static Spec.Process execProcess(Container c, Args a) {
         String file = a.value("process");
         if (file != null) {
             if (a.positional.size() > 1) throw new UsageException("exec: give --process or a command, not both");
@@ -340,18 +392,18 @@ public final class Main {
             try {
                 text = Json.utf8(Files.readAllBytes(Path.of(file)), "exec: --process " + Quote.cut(file));
             } catch (IOException e) {
-                throw new KurmaException("exec: cannot read " + Quote.cut(file) + ": " + e.getMessage(), e);
+                throw new KurmaException(Code.INVALID_ARGUMENT, "exec: cannot read " + Quote.cut(file) + ": " + e.getMessage(), e);
             } catch (kurma.spec.JsonException e) {
-                throw new KurmaException(e.getMessage(), e); // ... is not valid UTF-8 (at byte offset N)
+                throw new KurmaException(Code.INVALID_CONFIG, e.getMessage(), e); // ... is not valid UTF-8 (at byte offset N)
             }
             try {
-                return kurma.spec.Spec.parseProcess(text);
+                return Spec.parseProcess(text);
             } catch (kurma.spec.JsonException | kurma.spec.ConfigException e) {
-                throw new KurmaException("exec: " + Quote.cut(file) + ": " + e.getMessage(), e);
+                throw new KurmaException(Code.INVALID_CONFIG, "exec: " + Quote.cut(file) + ": " + e.getMessage(), e);
             }
         }
         if (a.positional.size() < 2) throw new UsageException("usage: kurma-runtime exec [flags] ID COMMAND [ARG...]");
-        kurma.spec.Spec.Process base = c.configProcess(id);
+        Spec.Process base = c.process();
         List<String> env = new ArrayList<>(base.env());
         env.addAll(a.values("env"));
         long uid = base.user().uid(), gid = base.user().gid();
@@ -380,8 +432,10 @@ public final class Main {
             if (n < 0 || n > MAX_ID) throw new UsageException("--additional-gids: must be between 0 and " + MAX_ID + ", got " + n);
             gids.add(n);
         }
-        kurma.spec.Spec.Capabilities caps = base.capabilities();
-        if (caps != null && !a.values("cap").isEmpty()) {
+        Spec.Capabilities caps = base.capabilities();
+        if (!a.values("cap").isEmpty()) {
+            // An absent set holds nothing: --cap adds to empty ones.
+            if (caps == null) caps = new Spec.Capabilities(null, null, null, null, null);
             caps = new kurma.spec.Spec.Capabilities(plus(caps.bounding(), a.values("cap")), plus(caps.effective(), a.values("cap")),
                     plus(caps.inheritable(), a.values("cap")), plus(caps.permitted(), a.values("cap")),
                     plus(caps.ambient(), a.values("cap")));
@@ -417,16 +471,18 @@ public final class Main {
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            if (p.waitFor() != 0) throw new KurmaException("ps " + String.join(" ", cmd.subList(1, cmd.size())) + ": " + text.strip());
+            if (p.waitFor() != 0) {
+                throw new KurmaException(Code.SYSTEM_ERROR, "ps " + String.join(" ", cmd.subList(1, cmd.size())) + ": " + text.strip());
+            }
         } catch (IOException e) {
-            throw new KurmaException("running ps: " + e.getMessage(), e);
+            throw new KurmaException(Code.SYSTEM_ERROR, "running ps: " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new KurmaException("interrupted while running ps");
+            throw new KurmaException(Code.SYSTEM_ERROR, "interrupted while running ps");
         }
         String[] lines = text.split("\n");
         int column = Arrays.asList(lines[0].trim().split("\\s+")).indexOf("PID");
-        if (column < 0) throw new KurmaException("ps output has no PID column: " + lines[0]);
+        if (column < 0) throw new KurmaException(Code.SYSTEM_ERROR, "ps output has no PID column: " + lines[0]);
         out.println(lines[0]);
         for (int i = 1; i < lines.length; i++) {
             String[] f = lines[i].trim().split("\\s+");
@@ -442,20 +498,22 @@ public final class Main {
         }
     }
 
-    private void list(List<Map<String, Object>> states, String format, boolean quiet) {
+    private void list(List<ContainerState> states, String format, boolean quiet) {
         if (quiet) {
-            for (Map<String, Object> s : states) out.println(s.get("id"));
+            for (ContainerState s : states) out.println(s.id());
             return;
         }
         switch (format) {
-            case "json" -> out.println(Json.write(new ArrayList<Object>(states)));
+            case "json" -> {
+                List<Object> all = new ArrayList<>();
+                for (ContainerState s : states) all.add(s.toJson());
+                out.println(Json.write(all));
+            }
             case "table" -> {
                 List<String[]> rows = new ArrayList<>();
                 rows.add(new String[] {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"});
-                for (Map<String, Object> s : states) {
-                    rows.add(new String[] {String.valueOf(s.get("id")), String.valueOf(s.get("pid")),
-                        String.valueOf(s.get("status")), String.valueOf(s.get("bundle")),
-                        String.valueOf(s.get("created")), "root"});
+                for (ContainerState s : states) {
+                    rows.add(new String[] {s.id(), Integer.toString(s.pid()), s.status().text(), s.bundle(), s.created(), "root"});
                 }
                 int[] w = new int[6];
                 for (String[] r : rows) for (int i = 0; i < 6; i++) w[i] = Math.max(w[i], r[i].length());

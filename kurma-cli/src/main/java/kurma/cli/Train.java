@@ -29,7 +29,7 @@ public final class Train {
                 "kurma-train-" + ProcessHandle.current().pid()));
         // The launcher started a stage2 for each container this starts (KURMA_TRAIN=1), so
         // that the cache holds the path every real create takes.
-        Stage2Spares spares = Stage2Spares.fromLauncher();
+        Stage2Spares spares = Stage2Spares.parse(System.getProperty("kurma.stage2.spawned"), "kurma.stage2.spawned");
         try {
             Path bundle = tmp.resolve("bundle");
             Path rootfs = Files.createDirectories(bundle.resolve("rootfs"));
@@ -38,7 +38,7 @@ public final class Train {
             Spec spec = Spec.parse(Files.readString(bundle.resolve("config.json")));
             Cgroup cg = Cgroup.resolve(CgroupHost.detect(), null, "train", Files.readString(Path.of("/proc/self/cgroup")));
             PlanCompiler.compile(new PlanCompiler.Context(spec, bundle, rootfs, tmp.resolve("state"), "exec.fifo", cg,
-                    false, true, 40, null, null, null, null)).encode(0);
+                    false, true, 40, null, null, null, null)).encode(new int[] {0, 1, 2});
 
             Path busybox = Path.of("/bin/busybox");
             if (isRoot() && Files.isExecutable(busybox)) {

@@ -33,13 +33,13 @@ final class Update {
                 byte[] json = file.equals("-") ? stdin.readAllBytes() : Files.readAllBytes(Path.of(file));
                 // bad bytes: "update: FILE: the text is not valid UTF-8 (at byte offset N)"
                 if (!(Json.parse(Json.utf8(json, "the text")) instanceof Map<?, ?> m)) {
-                    throw new KurmaException("update: " + Quote.cut(file) + ": expected a JSON object of resources");
+                    throw new KurmaException(KurmaException.Code.INVALID_ARGUMENT, "update: " + Quote.cut(file) + ": expected a JSON object of resources");
                 }
                 r.putAll((Map<String, Object>) m);
             } catch (IOException e) {
-                throw new KurmaException("update: cannot read " + Quote.cut(file) + ": " + e.getMessage(), e);
+                throw new KurmaException(KurmaException.Code.INVALID_ARGUMENT, "update: cannot read " + Quote.cut(file) + ": " + e.getMessage(), e);
             } catch (JsonException e) {
-                throw new KurmaException("update: " + Quote.cut(file) + ": " + e.getMessage(), e);
+                throw new KurmaException(KurmaException.Code.INVALID_ARGUMENT, "update: " + Quote.cut(file) + ": " + e.getMessage(), e);
             }
         }
         set(r, "blockIO", "weight", number(a, "blkio-weight", false));
@@ -57,7 +57,7 @@ final class Update {
         set(r, "memory", "kernelTCP", number(a, "kernel-memory-tcp", true));
         set(r, "pids", "limit", number(a, "pids-limit", false));
         if (a.value("l3-cache-schema") != null || a.value("mem-bw-schema") != null) {
-            throw new KurmaException("update: Intel RDT (--l3-cache-schema, --mem-bw-schema) is not supported");
+            throw new KurmaException(KurmaException.Code.UNSUPPORTED, "update: Intel RDT (--l3-cache-schema, --mem-bw-schema) is not supported");
         }
         return r;
     }

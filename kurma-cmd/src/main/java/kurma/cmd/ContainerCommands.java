@@ -21,7 +21,12 @@ import kurma.image.snapshot.Snapshot;
 import kurma.image.snapshot.Snapshots;
 import kurma.image.store.ImageStore;
 import kurma.image.unpack.LayerBlob;
-import kurma.runtime.Containers;
+import kurma.foreground.Foreground;
+import kurma.runtime.Container;
+import kurma.runtime.ContainerRuntime;
+import kurma.runtime.CreateRequest;
+import kurma.runtime.Detached;
+import kurma.runtime.RuntimeOptions;
 import kurma.runtime.KurmaException;
 import kurma.spec.Json;
 import kurma.sys.LockedFile;
@@ -48,8 +53,14 @@ final class ContainerCommands {
         return state.resolve("containers");
     }
 
-    private Containers runtime() {
-        return new Containers(runRoot);
+    private ContainerRuntime runtime() {
+        return runtime(runRoot);
+    }
+
+    /** The runtime library on runRoot, with the stage2 bin/kurma names (-Dkurma.stage2). */
+    static ContainerRuntime runtime(Path runRoot) {
+        String stage2 = System.getProperty("kurma.stage2");
+        return ContainerRuntime.open(RuntimeOptions.of(runRoot).withStage2(stage2 == null ? null : Path.of(stage2)));
     }
 
     // ------------------------------------------------------------------ run
@@ -99,13 +110,12 @@ final class ContainerCommands {
             if (detach) {
                 List<String> exit = f.has("rm") ? List.of(self(), "--root", state.toString(), "--runroot", runRoot.toString(),
                         "rm", "--force", id) : List.of();
-                runtime().create(id, dir, new Containers.CreateOptions(null, 0, false, null, 0,
-                        new Containers.Detached(dir.resolve("container.log"), exit)));
-                runtime().start(id);
+                runtime().create(CreateRequest.of(id, dir).withDetached(new Detached(dir.resolve("container.log"), exit)))
+                        .start();
                 out.println(id);
                 return 0;
             }
-            int code = runtime().run(id, dir, new Containers.CreateOptions(null, 0, false, null, 0, null));
+            int code = Foreground.run(runtime(), CreateRequest.of(id, dir), System.in, System.out);
             Files.writeString(dir.resolve("exit"), Integer.toString(code));
             if (f.has("rm")) remove(id, dir, false);
             return code;
@@ -266,10 +276,10 @@ final class ContainerCommands {
     String status(Path dir) {
         String id = dir.getFileName().toString();
         try {
-            Map<String, Object> st = runtime().state(id);
-            String s = (String) st.get("status");
+            Container c = runtime().container(id);
+            String s = c.state().status().text();
             if (!s.equals("stopped")) return s;
-            Integer code = runtime().exitCode(id);
+            Integer code = c.exitCode();
             return code == null ? "exited" : "exited (" + code + ")";
         } catch (KurmaException gone) {
             try {
@@ -350,9 +360,9 @@ final class ContainerCommands {
     /** Kills (with force), deletes the runtime state, unmounts the rootfs and removes the container's directory. */
     private void remove(String id, Path dir, boolean force) {
         try {
-            runtime().delete(id, force);
+            runtime().container(id).delete(force);
         } catch (KurmaException e) {
-            if (!e.getMessage().contains("does not exist")) throw new CmdException(e.getMessage());
+            if (e.code() != KurmaException.Code.NOT_FOUND) throw new CmdException(e.getMessage());
         }
         try {
             RootFs.delete(dir);

@@ -93,11 +93,8 @@ public final class Main {
         } catch (KurmaException e) {
             err.println("kurma: " + e.getMessage());
             // As docker: 127 when the command is not found in the container, 126 when it cannot be run.
-            String m = e.getMessage();
-            if (m.startsWith("exec: \"")) {
-                if (m.endsWith("no such file or directory") || m.contains("executable file not found")) return 127;
-                if (m.endsWith("permission denied")) return 126;
-            }
+            if (e.code() == KurmaException.Code.PROGRAM_NOT_FOUND) return 127;
+            if (e.code() == KurmaException.Code.NOT_EXECUTABLE) return 126;
             return 125;
         } catch (CmdException | ImageException e) {
             err.println("kurma: " + e.getMessage());

@@ -34,7 +34,6 @@ import kurma.image.MediaTypes;
 import kurma.image.Platform;
 import kurma.image.snapshot.RootFs;
 import kurma.image.unpack.Trees;
-import kurma.runtime.Containers;
 import kurma.runtime.KurmaException;
 import kurma.spec.Json;
 
@@ -189,7 +188,7 @@ public final class Train {
                 failures.add("container " + id + " was left; removing it");
                 kurma(0, "rm", "--force", id);
                 try {
-                    new Containers(runRoot).delete(id, true);
+                    ContainerCommands.runtime(runRoot).container(id).delete(true);
                 } catch (KurmaException gone) {
                     // kurma rm deleted it, or it never got that far
                 }

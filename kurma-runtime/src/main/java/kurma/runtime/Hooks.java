@@ -19,12 +19,12 @@ final class Hooks {
     private Hooks() {}
 
     /** Runs the hooks in order with the state on their stdin; the first failure throws. */
-    static void run(String kind, List<Spec.Hook> hooks, byte[] state) {
+    static void run(java.nio.file.Path stage2, String kind, List<Spec.Hook> hooks, byte[] state) {
         if (hooks.isEmpty()) return;
         Plan plan = new Plan();
         plan.add("hand the state to the " + kind + " hooks", Op.SYNC, 0L);
         for (Spec.Hook h : hooks) PlanCompiler.addHook(plan, kind, h);
-        Stage2.spawn(0).runToEnd(plan, state);
+        Stage2.spawn(stage2).runToEnd(plan, state);
     }
 
     /** The state a hook reads: the OCI state of the container at that moment. */

@@ -10,8 +10,8 @@ import kurma.sys.Libc;
 import kurma.sys.SysException;
 
 /**
- * NOTIFY_SOCKET (sd_notify), as runc does it. When the runtime is started with NOTIFY_SOCKET
- * set (systemd, podman --sdnotify=container), the container gets a socket of its own instead
+ * NOTIFY_SOCKET (sd_notify), as runc does it. When the caller has a NOTIFY_SOCKET (the runtime
+ * CLI started by systemd or podman --sdnotify=container), the container gets a socket of its own instead
  * of the caller's: a directory in the state dir is bind-mounted read-only on /run/notify and
  * the process's NOTIFY_SOCKET names /run/notify/notify.sock. {@code start} binds that socket,
  * relays every message from the container to the caller's socket, and once the container says
@@ -29,22 +29,18 @@ final class NotifySocket implements AutoCloseable {
         this.host = host;
     }
 
-    /** The caller's socket, or null when the runtime was not asked to notify. */
-    static String host() {
-        String s = System.getenv("NOTIFY_SOCKET");
-        return s == null || s.isEmpty() ? null : s;
-    }
-
     /** The directory shared with the container, in its state dir. */
     static Path dir(Path stateDir) {
         return stateDir.resolve("notify");
     }
 
-    /** Binds the container's socket (replacing a stale one); null if the container has none. */
-    static NotifySocket bind(Path stateDir) {
-        String host = host();
+    /**
+     * Binds the container's socket (replacing a stale one), to relay to the caller's socket
+     * host; null if the container has none.
+     */
+    static NotifySocket bind(Path stateDir, String host) {
         Path dir = dir(stateDir);
-        if (host == null || !Files.isDirectory(dir)) return null;
+        if (!Files.isDirectory(dir)) return null;
         Path sock = dir.resolve("notify.sock");
         try {
             Files.deleteIfExists(sock);
@@ -53,7 +49,7 @@ final class NotifySocket implements AutoCloseable {
             Files.setPosixFilePermissions(sock, PosixFilePermissions.fromString("rwxrwxrwx"));
             return new NotifySocket(fd, host);
         } catch (IOException | SysException e) {
-            throw new KurmaException("NOTIFY_SOCKET: cannot make " + sock + ": " + e.getMessage(), e);
+            throw new KurmaException(KurmaException.Code.SYSTEM_ERROR, "NOTIFY_SOCKET: cannot make " + sock + ": " + e.getMessage(), e);
         }
     }
 
@@ -81,7 +77,7 @@ final class NotifySocket implements AutoCloseable {
         int out = Libc.unixDatagram(null);
         try {
             int err = Libc.sendTo(out, msg, host);
-            if (err != 0) throw new KurmaException("NOTIFY_SOCKET: cannot send to " + host + ": " + kurma.sys.Errno.describe(err));
+            if (err != 0) throw new KurmaException(KurmaException.Code.SYSTEM_ERROR, "NOTIFY_SOCKET: cannot send to " + host + ": " + kurma.sys.Errno.describe(err));
         } finally {
             Libc.close(out);
         }

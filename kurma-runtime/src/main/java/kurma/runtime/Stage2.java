@@ -8,6 +8,8 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import kurma.runtime.KurmaException.Code;
+import kurma.runtime.plan.Op;
 import kurma.runtime.plan.Plan;
 import kurma.sys.Errno;
 
@@ -38,48 +40,35 @@ final class Stage2 {
     /** null for a stage2 the launcher started (no exit status to wait for then). */
     private final Process process;
     private final long pid;
-    /** How many fds at 3.. the container gets (the plan's header tells stage2). */
-    private final int preserveFds;
     private final OutputStream toStage2;
     private final InputStream fromStage2;
     private Plan plan;
     private int initPid;
 
-    private Stage2(Process process, int preserveFds) {
+    private Stage2(Process process) {
         this.process = process;
         this.pid = process.pid();
-        this.preserveFds = preserveFds;
         this.toStage2 = process.getOutputStream();
         this.fromStage2 = process.getInputStream();
     }
 
     /** One the launcher started: its pid and this process's ends of its pipes. */
-    Stage2(long pid, InputStream fromStage2, OutputStream toStage2, int preserveFds) {
+    Stage2(long pid, InputStream fromStage2, OutputStream toStage2) {
         this.process = null;
         this.pid = pid;
-        this.preserveFds = preserveFds;
         this.toStage2 = toStage2;
         this.fromStage2 = fromStage2;
     }
 
-    static Path binary() {
-        String p = System.getProperty("kurma.stage2");
-        Path path = p != null ? Path.of(p) : Path.of("/usr/libexec/kurma/kurma-stage2");
-        if (!Files.isExecutable(path)) {
-            throw new KurmaException("stage2 launcher " + path + " is missing or not executable (set -Dkurma.stage2)");
-        }
-        return path;
-    }
-
     /** A stage2 being spawned on another thread. */
     static final class Pending implements Runnable {
-        private final int preserveFds;
+        private final Path binary;
         private final Thread thread;
         private Stage2 stage2;
         private Throwable failure; // an Error included: get() never hands out a null stage2
 
-        private Pending(int preserveFds) {
-            this.preserveFds = preserveFds;
+        private Pending(Path binary) {
+            this.binary = binary;
             this.thread = new Thread(this, "spawn-stage2");
             thread.setDaemon(true);
             thread.start();
@@ -87,7 +76,7 @@ final class Stage2 {
 
         /** One already running (the launcher's). */
         private Pending(Stage2 ready) {
-            this.preserveFds = 0;
+            this.binary = null;
             this.thread = null;
             this.stage2 = ready;
         }
@@ -95,7 +84,7 @@ final class Stage2 {
         @Override
         public void run() {
             try {
-                stage2 = spawn(preserveFds);
+                stage2 = spawn(binary);
             } catch (RuntimeException | Error e) {
                 failure = e;
             }
@@ -116,7 +105,7 @@ final class Stage2 {
         }
 
         private void join() {
-            if (thread != null) Containers.joinFully(thread);
+            if (thread != null) Processes.joinFully(thread);
         }
     }
 
@@ -125,36 +114,35 @@ final class Stage2 {
      * prepares itself (sealed re-exec) and then waits for its plan while the caller parses and
      * plans.
      */
-    static Pending spawnAsync(int preserveFds, Stage2Spares spares) {
-        Stage2 ready = spares.take(preserveFds);
-        return ready != null ? new Pending(ready) : new Pending(preserveFds);
+    static Pending spawnAsync(Path binary, Stage2Spares spares) {
+        Stage2 ready = spares.take();
+        return ready != null ? new Pending(ready) : new Pending(binary);
     }
 
-    static Stage2 spawn(int preserveFds) {
-        ProcessBuilder pb = new ProcessBuilder(binary().toString(), Long.toString(ProcessHandle.current().pid()));
+    static Stage2 spawn(Path binary) {
+        if (!Files.isExecutable(binary)) {
+            throw new KurmaException(Code.SYSTEM_ERROR, "stage2 " + binary + " is missing or not executable");
+        }
+        ProcessBuilder pb = new ProcessBuilder(binary.toString(), Long.toString(ProcessHandle.current().pid()));
         pb.environment().clear();
         pb.redirectError(ProcessBuilder.Redirect.INHERIT);
         try {
-            return new Stage2(pb.start(), preserveFds);
+            return new Stage2(pb.start());
         } catch (IOException e) {
-            throw new KurmaException("cannot start stage2: " + e.getMessage(), e);
+            throw new KurmaException(Code.SYSTEM_ERROR, "cannot start stage2: " + e.getMessage(), e);
         }
     }
 
     /**
-     * Runs the plan up to READY: the container's init then waits in WAIT_START. On failure
-     * every process stage2 made is gone and the exception names the failed step.
+     * Runs the plan (encoded as wire, with the fds the container gets) up to READY: the
+     * container's init then waits in WAIT_START. On failure every process stage2 made is gone
+     * and the exception names the failed step.
      */
-    void run(Plan plan, SyncHandler sync) {
-        run(plan, null, sync);
-    }
-
-    /** run, with the plan already encoded for this stage2's preserveFds (null: encode it here). */
     void run(Plan plan, byte[] wire, SyncHandler sync) {
         this.plan = plan;
         try {
             try {
-                toStage2.write(wire != null ? wire : plan.encode(preserveFds));
+                toStage2.write(wire);
                 toStage2.flush();
             } catch (IOException stage2Gone) {
                 // it died before reading its plan; its message or exit status says why
@@ -170,8 +158,8 @@ final class Stage2 {
                     case MSG_READY -> {
                         return;
                     }
-                    case MSG_EXIT -> throw new KurmaException("the container exited before it was ready");
-                    default -> throw new KurmaException("stage2 sent an unknown message type " + m[0]);
+                    case MSG_EXIT -> throw new KurmaException(Code.SYSTEM_ERROR, "the container exited before it was ready");
+                    default -> throw new KurmaException(Code.INTERNAL, "stage2 sent an unknown message type " + m[0]);
                 }
             }
         } catch (RuntimeException e) {
@@ -201,7 +189,7 @@ final class Stage2 {
      */
     int awaitExit() {
         int[] m = nextOrFail();
-        if (m[0] != MSG_EXIT) throw new KurmaException("stage2 sent message type " + m[0] + " instead of the exit status");
+        if (m[0] != MSG_EXIT) throw new KurmaException(Code.INTERNAL, "stage2 sent message type " + m[0] + " instead of the exit status");
         close();
         return m[3];
     }
@@ -239,9 +227,9 @@ final class Stage2 {
 
     /** Kills what stage2 started (or stage2 itself, still waiting for a plan). */
     void abort() {
-        if (initPid > 0) Containers.killForcibly(initPid);
+        if (initPid > 0) Processes.killForcibly(initPid);
         if (process != null) process.destroyForcibly();
-        else Containers.killForcibly((int) pid);
+        else Processes.killForcibly((int) pid);
         close();
     }
 
@@ -252,18 +240,18 @@ final class Stage2 {
     void runToEnd(Plan plan, byte[] answer) {
         this.plan = plan;
         try {
-            toStage2.write(plan.encode(preserveFds));
+            toStage2.write(plan.encode(Stdio.inherited(0).numbers()));
             toStage2.flush();
             for (int[] m = next(); m != null; m = next()) {
                 if (m[0] == MSG_SYNC) answer(answer);
             }
             int status = process.waitFor();
-            if (status != 0) throw new KurmaException("stage2 ended with exit status " + status);
+            if (status != 0) throw new KurmaException(Code.SYSTEM_ERROR, "stage2 ended with exit status " + status);
         } catch (IOException e) {
-            throw new KurmaException("stage2: " + e.getMessage(), e);
+            throw new KurmaException(Code.SYSTEM_ERROR, "stage2: " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new KurmaException("interrupted while running hooks");
+            throw new KurmaException(Code.HOOK_FAILED, "interrupted while running hooks");
         } finally {
             abort();
         }
@@ -276,14 +264,14 @@ final class Stage2 {
             toStage2.write(data);
             toStage2.flush();
         } catch (IOException e) {
-            throw new KurmaException("stage2 went away: " + e.getMessage(), e);
+            throw new KurmaException(Code.SYSTEM_ERROR, "stage2 went away: " + e.getMessage(), e);
         }
     }
 
     private int[] nextOrFail() {
         int[] m = next();
         if (m == null) {
-            if (process == null) throw new KurmaException("stage2 ended unexpectedly");
+            if (process == null) throw new KurmaException(Code.SYSTEM_ERROR, "stage2 ended unexpectedly");
             int status;
             try {
                 status = process.waitFor();
@@ -291,7 +279,7 @@ final class Stage2 {
                 Thread.currentThread().interrupt();
                 status = -1;
             }
-            throw new KurmaException("stage2 ended unexpectedly (exit status " + status + ")");
+            throw new KurmaException(Code.SYSTEM_ERROR, "stage2 ended unexpectedly (exit status " + status + ")");
         }
         return m;
     }
@@ -305,29 +293,33 @@ final class Stage2 {
         try {
             b = fromStage2.readNBytes(16);
         } catch (IOException e) {
-            throw new KurmaException("reading from stage2: " + e.getMessage(), e);
+            throw new KurmaException(Code.SYSTEM_ERROR, "reading from stage2: " + e.getMessage(), e);
         }
         if (b.length < 16) return null;
         ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
         int[] m = {bb.getInt(), bb.getInt(), bb.getInt(), bb.getInt()};
-        if (m[0] == MSG_ERROR) {
-            String step = plan == null ? "starting stage2" : plan.describe(m[1]);
-            boolean hook = plan != null && m[1] >= 0 && m[1] < plan.steps().size()
-                    && plan.steps().get(m[1]).op() == kurma.runtime.plan.Op.RUN_HOOK;
-            if (hook && m[2] == Errno.ETIMEDOUT) throw new KurmaException(step + ": timed out");
-            if (hook && m[2] == Errno.ECANCELED) throw new KurmaException(step + " failed: " + describeStatus(m[3]));
-            if (plan != null && m[1] >= 0 && m[1] < plan.steps().size()
-                    && plan.steps().get(m[1]).op() == kurma.runtime.plan.Op.FIND_EXEC) {
-                throw new KurmaException(programNotFound(plan.steps().get(m[1]), m[2]));
-            }
-            if (plan != null && m[1] >= 0 && m[1] < plan.steps().size() && m[2] == Errno.EXDEV
-                    && plan.steps().get(m[1]).op() == kurma.runtime.plan.Op.CHDIR) {
-                String cwd = ((kurma.runtime.plan.Plan.Str) plan.steps().get(m[1]).args().getFirst()).value();
-                throw new KurmaException("process.cwd " + kurma.spec.Quote.of(cwd) + " leads outside the container's root filesystem"
-                        + " (possible container breakout: refused)");
-            }
-            throw new KurmaException(step + ": " + Errno.describe(m[2]) + " (" + Errno.name(m[2]) + ")");
-        }
+        if (m[0] == MSG_ERROR) throw failure(m[1], m[2], m[3]);
         return m;
+    }
+
+    /** The exception for stage2's ERROR(op, errno, value): the failed step, worded for the user, with a code. */
+    private KurmaException failure(int op, int errno, int value) {
+        Plan.Step step = plan != null && op >= 0 && op < plan.steps().size() ? plan.steps().get(op) : null;
+        String what = plan == null ? "starting stage2" : plan.describe(op);
+        if (step != null && step.op() == Op.RUN_HOOK && (errno == Errno.ETIMEDOUT || errno == Errno.ECANCELED)) {
+            return new KurmaException(Code.HOOK_FAILED, errno == Errno.ETIMEDOUT ? what + ": timed out"
+                    : what + " failed: " + describeStatus(value), what, errno, null);
+        }
+        if (step != null && step.op() == Op.FIND_EXEC) {
+            Code code = errno == Errno.ENOENT ? Code.PROGRAM_NOT_FOUND : errno == Errno.EACCES ? Code.NOT_EXECUTABLE : Code.SYSTEM_ERROR;
+            return new KurmaException(code, programNotFound(step, errno), what, errno, null);
+        }
+        if (step != null && step.op() == Op.CHDIR && errno == Errno.EXDEV) {
+            String cwd = ((Plan.Str) step.args().getFirst()).value();
+            return new KurmaException(Code.INVALID_CONFIG, "process.cwd " + kurma.spec.Quote.of(cwd)
+                    + " leads outside the container's root filesystem (possible container breakout: refused)", what, errno, null);
+        }
+        Code code = errno == Errno.EPERM || errno == Errno.EACCES ? Code.PERMISSION_DENIED : Code.SYSTEM_ERROR;
+        return new KurmaException(code, what + ": " + Errno.describe(errno) + " (" + Errno.name(errno) + ")", what, errno, null);
     }
 }

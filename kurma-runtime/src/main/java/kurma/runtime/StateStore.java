@@ -13,6 +13,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 
+import kurma.runtime.KurmaException.Code;
 import kurma.spec.Json;
 import kurma.sys.LockedFile;
 
@@ -23,7 +24,7 @@ import kurma.sys.LockedFile;
  * atomically (write, rename), so a reader (state, list: no lock) never sees half of it. No fsync: the state lives
  * in /run and means nothing after a reboot, when its containers are gone too.
  */
-public final class StateStore {
+final class StateStore {
     static final String STATE = "state.json", LOCK = "lock", FIFO = "exec.fifo";
 
     private final Path root;
@@ -50,7 +51,7 @@ public final class StateStore {
             ok = alnum || (i > 0 && (c == '_' || c == '.' || c == '+' || c == '-'));
         }
         if (!ok) {
-            throw new KurmaException("invalid container id " + kurma.spec.Quote.of(id) + ": use letters, digits and _ . + - (not first)");
+            throw new KurmaException(Code.INVALID_ARGUMENT, "invalid container id " + kurma.spec.Quote.of(id) + ": use letters, digits and _ . + - (not first)");
         }
     }
 
@@ -60,7 +61,7 @@ public final class StateStore {
      * the record, then renamed into place: no reader and no delete ever meets a container
      * directory without a record, nor one whose lock is free while its create runs.
      */
-    public LockedFile create(ContainerState first) {
+    public LockedFile create(StateRecord first) {
         String id = first.id();
         Path d = dir(id);
         if (d.toFile().exists()) throw alreadyExists(id); // java.io.File: no exception built when absent
@@ -74,7 +75,7 @@ public final class StateStore {
                 Files.createDirectory(aside, DIR_MODE);
             }
         } catch (IOException e) {
-            throw new KurmaException("cannot create state directory " + d + ": " + e.getMessage(), e);
+            throw new KurmaException(Code.SYSTEM_ERROR, "cannot create state directory " + d + ": " + e.getMessage(), e);
         }
         LockedFile lock = null;
         try {
@@ -95,7 +96,7 @@ public final class StateStore {
                 throw alreadyExists(id);
             }
             if (e instanceof KurmaException k) throw k;
-            throw new KurmaException("cannot create state directory " + d + ": " + e.getMessage(), e);
+            throw new KurmaException(Code.SYSTEM_ERROR, "cannot create state directory " + d + ": " + e.getMessage(), e);
         }
     }
 
@@ -103,7 +104,7 @@ public final class StateStore {
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x"));
 
     private static KurmaException alreadyExists(String id) {
-        return new KurmaException("container \"" + id + "\" already exists");
+        return new KurmaException(Code.ALREADY_EXISTS, "container \"" + id + "\" already exists");
     }
 
     /**
@@ -133,7 +134,7 @@ public final class StateStore {
         } catch (NoSuchFileException gone) {
             // renamed into place or removed meanwhile
         } catch (IOException e) {
-            throw new KurmaException("cannot remove what a create of \"" + id + "\" left in " + root + ": " + e.getMessage(), e);
+            throw new KurmaException(Code.SYSTEM_ERROR, "cannot remove what a create of \"" + id + "\" left in " + root + ": " + e.getMessage(), e);
         }
     }
 
@@ -150,31 +151,31 @@ public final class StateStore {
     }
 
     static KurmaException notFound(String id) {
-        return new KurmaException("container \"" + id + "\" does not exist");
+        return new KurmaException(Code.NOT_FOUND, "container \"" + id + "\" does not exist");
     }
 
     private static LockedFile lockFile(Path d) {
         try {
             return LockedFile.exclusive(d.resolve(LOCK));
         } catch (NoSuchFileException e) {
-            throw new KurmaException("container state directory " + d + " vanished");
+            throw new KurmaException(Code.NOT_FOUND, "container state directory " + d + " vanished");
         } catch (IOException e) {
-            throw new KurmaException("cannot lock " + d + ": " + e.getMessage(), e);
+            throw new KurmaException(Code.SYSTEM_ERROR, "cannot lock " + d + ": " + e.getMessage(), e);
         }
     }
 
-    public ContainerState read(String id) {
+    public StateRecord read(String id) {
         Path f = dir(id).resolve(STATE);
         try {
-            return ContainerState.fromJson(Files.readString(f));
+            return StateRecord.fromJson(Files.readString(f));
         } catch (NoSuchFileException e) {
             throw notFound(id);
         } catch (IOException | RuntimeException e) {
-            throw new KurmaException("cannot read " + f + ": " + e.getMessage(), e);
+            throw new KurmaException(Code.SYSTEM_ERROR, "cannot read " + f + ": " + e.getMessage(), e);
         }
     }
 
-    public void write(ContainerState s) {
+    public void write(StateRecord s) {
         writeAtomically(dir(s.id()).resolve(STATE), Json.write(s.toJson()));
     }
 
@@ -203,7 +204,7 @@ public final class StateStore {
             } catch (IOException ignored) {
                 // best effort
             }
-            throw new KurmaException("cannot write " + target + ": " + e.getMessage(), e);
+            throw new KurmaException(Code.SYSTEM_ERROR, "cannot write " + target + ": " + e.getMessage(), e);
         }
     }
 
@@ -218,7 +219,7 @@ public final class StateStore {
                 if (!name.startsWith(".") && Files.isRegularFile(p.resolve(STATE))) out.add(name);
             }
         } catch (IOException e) {
-            throw new KurmaException("cannot list " + root + ": " + e.getMessage(), e);
+            throw new KurmaException(Code.SYSTEM_ERROR, "cannot list " + root + ": " + e.getMessage(), e);
         }
         java.util.Collections.sort(out);
         return out;
@@ -241,7 +242,7 @@ public final class StateStore {
         } catch (NoSuchFileException gone) {
             // already removed
         } catch (IOException e) {
-            throw new KurmaException("cannot remove " + d + ": " + e.getMessage(), e);
+            throw new KurmaException(Code.SYSTEM_ERROR, "cannot remove " + d + ": " + e.getMessage(), e);
         }
     }
 }

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The record a create keeps while it works (see ContainerState.Creating): how it comes into
+ * The record a create keeps while it works (see StateRecord.Creating): how it comes into
  * place, how state reads it, and what delete --force does with one whose create died.
  */
 class CreateRecordTest {
@@ -45,10 +45,14 @@ class CreateRecordTest {
         }
     }
 
-    private static ContainerState record(String id, int creator, long creatorStart, int stage2, long stage2Start,
+    private static StateRecord record(String id, int creator, long creatorStart, int stage2, long stage2Start,
             List<String> cgroupDirs, List<String> cgroupCreated) {
-        return new ContainerState(id, 0, -1, "/b", "/b/rootfs", "2026-01-01T00:00:00Z", Map.of(), cgroupDirs, cgroupCreated,
-                List.of(), List.of(), 0, new ContainerState.Creating(creator, creatorStart, stage2, stage2Start));
+        return new StateRecord(id, 0, -1, "/b", "/b/rootfs", "2026-01-01T00:00:00Z", Map.of(), cgroupDirs, cgroupCreated,
+                List.of(), List.of(), 0, new StateRecord.Creating(creator, creatorStart, stage2, stage2Start));
+    }
+
+    private ContainerRuntime runtime() {
+        return ContainerRuntime.open(RuntimeOptions.of(store.root()));
     }
 
     private static int self() {
@@ -63,15 +67,15 @@ class CreateRecordTest {
 
     @Test
     void theDirectoryComesInPlaceWithItsRecordAndNothingAside() throws Exception {
-        ContainerState first = record("c1", self(), ProcStat.startTime(self()), 0, -1, List.of(), List.of());
+        StateRecord first = record("c1", self(), ProcStat.startTime(self()), 0, -1, List.of(), List.of());
         try (LockedFile lock = store.create(first)) {
             assertEquals(List.of("c1"), rootEntries());
             assertEquals(first, store.read("c1"));
             assertEquals(List.of("c1"), store.ids());
             // This process creates it: "creating", with no pid yet.
-            Map<String, Object> oci = new Containers(store.root()).state("c1");
-            assertEquals("creating", oci.get("status"));
-            assertEquals(0L, oci.get("pid"));
+            ContainerState oci = runtime().container("c1").state();
+            assertEquals(Status.CREATING, oci.status());
+            assertEquals(0, oci.pid());
             KurmaException taken = assertThrows(KurmaException.class, () -> store.create(first));
             assertEquals("container \"c1\" already exists", taken.getMessage());
             assertEquals(List.of("c1"), rootEntries(), "a refused create leaves nothing aside");
@@ -80,11 +84,11 @@ class CreateRecordTest {
 
     @Test
     void theRecordSurvivesJsonAndTheCreatedStateDropsIt() {
-        ContainerState r = record("c2", 10, 20, 30, 40, List.of("/cg/a/c2"), List.of("/cg/a", "/cg/a/c2")).withInit(50, 60);
-        ContainerState back = ContainerState.fromJson(kurma.spec.Json.write(r.toJson()));
+        StateRecord r = record("c2", 10, 20, 30, 40, List.of("/cg/a/c2"), List.of("/cg/a", "/cg/a/c2")).withInit(50, 60);
+        StateRecord back = StateRecord.fromJson(kurma.spec.Json.write(r.toJson()));
         assertEquals(r, back);
-        assertEquals(new ContainerState.Creating(10, 20, 30, 40), back.creating());
-        ContainerState created = ContainerState.fromJson(kurma.spec.Json.write(r.createdState().toJson()));
+        assertEquals(new StateRecord.Creating(10, 20, 30, 40), back.creating());
+        StateRecord created = StateRecord.fromJson(kurma.spec.Json.write(r.createdState().toJson()));
         assertNull(created.creating());
         assertEquals(50, created.pid());
         assertEquals(60, created.pidStartTime());
@@ -104,9 +108,9 @@ class CreateRecordTest {
         // The creator: this process with another start time, i.e. a dead one whose pid was reused.
         store.create(record("c3", self(), ProcStat.startTime(self()) + 1, pid, start, List.of(leaf.toString()),
                 List.of(made.toString(), leaf.toString()))).close();
-        Containers containers = new Containers(store.root());
-        assertEquals("stopped", containers.state("c3").get("status"));
-        containers.delete("c3", true);
+        Container c3 = runtime().container("c3");
+        assertEquals(Status.STOPPED, c3.state().status());
+        c3.delete(true);
         assertTrue(sleeper.waitFor(5, TimeUnit.SECONDS), "the recorded stage2 was killed");
         assertFalse(Files.exists(made), "the cgroup the create made is removed");
         assertTrue(Files.isDirectory(parent), "a parent it did not name stays");
@@ -119,7 +123,7 @@ class CreateRecordTest {
         int pid = (int) sleeper.pid();
         store.create(record("c4", self(), ProcStat.startTime(self()) + 1, pid, ProcStat.startTime(pid) + 1, List.of(),
                 List.of())).close();
-        new Containers(store.root()).delete("c4", true);
+        runtime().container("c4").delete(true);
         assertTrue(sleeper.isAlive(), "another process now has the recorded pid: not ours to kill");
         assertEquals(List.of(), rootEntries());
     }
@@ -134,7 +138,7 @@ class CreateRecordTest {
         Path held = Files.createDirectory(store.root().resolve(".c5.999.new"));
         try (LockedFile l = LockedFile.exclusive(held.resolve(StateStore.LOCK))) {
             // Held in this JVM here; by another process, tryLock would refuse it just the same.
-            new Containers(store.root()).delete("c5", true);
+            runtime().container("c5").delete(true);
         }
         assertFalse(Files.exists(noLock));
         assertFalse(Files.exists(unlocked));

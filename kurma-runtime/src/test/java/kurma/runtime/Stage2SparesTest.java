@@ -5,32 +5,31 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The launcher's property naming the stage2 processes it started (stage2/src/launcher.c). */
+/** The list naming the stage2 processes the launcher started (stage2/src/launcher.c). */
 class Stage2SparesTest {
-    private static final String PROPERTY = "kurma.stage2.spawned";
-
-    @AfterEach
-    void clear() {
-        System.clearProperty(PROPERTY);
-    }
 
     @Test
-    void noPropertyMeansNone() {
-        System.clearProperty(PROPERTY);
-        assertNull(Stage2Spares.fromLauncher().take(0));
-        assertNull(Stage2Spares.none().take(0));
+    void noListMeansNone() {
+        assertNull(Stage2Spares.parse(null, "spares").take());
+        assertNull(Stage2Spares.parse("", "spares").take());
+        assertNull(Stage2Spares.none().take());
     }
 
     @Test
     void aMalformedEntryIsAOneLineError() {
         for (String bad : new String[] {"12:5", "12:5:4:3", "x:5:4", "12:5:4,", "12:5:99999999999"}) {
-            System.setProperty(PROPERTY, bad);
-            KurmaException e = assertThrows(KurmaException.class, Stage2Spares::fromLauncher, bad);
+            KurmaException e = assertThrows(KurmaException.class, () -> Stage2Spares.parse(bad, "kurma.stage2.spawned"), bad);
             assertTrue(e.getMessage().startsWith("kurma.stage2.spawned: malformed entry"), e.getMessage());
             assertEquals(-1, e.getMessage().indexOf('\n'));
+            assertEquals(KurmaException.Code.INVALID_ARGUMENT, e.code());
         }
+    }
+
+    @Test
+    void anEntryThatIsNoFdOfOursIsSkipped() {
+        // pipes this process does not have: no stage2 from them (one will be spawned instead)
+        assertNull(Stage2Spares.parse("1:100000:100001", "spares").take());
     }
 }

@@ -27,7 +27,7 @@ public final class Plan {
     public record Step(Op op, List<Arg> args, String description) {}
 
     static final int MAGIC = 0x324d524b; // "KRM2"
-    static final int VERSION = 2;
+    static final int VERSION = 3;
 
     private final List<Step> steps = new ArrayList<>();
 
@@ -62,12 +62,11 @@ public final class Plan {
         return steps.get(index).description();
     }
 
-    /** The wire form stage2 reads (stage2/PLAN.md). */
     /**
-     * The plan on the wire (stage2/PLAN.md); preserveFds: how many fds the container gets at
-     * 3.. besides 0-2, taken from the JVM at those numbers.
+     * The plan on the wire (stage2/PLAN.md); fds: the fd numbers of this process that stage2
+     * takes as the container's 0, 1, 2, 3... (index i becomes fd i).
      */
-    public byte[] encode(int preserveFds) {
+    public byte[] encode(int[] fds) {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         ByteBuffer small = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
         for (Step s : steps) {
@@ -86,8 +85,10 @@ public final class Plan {
             }
         }
         byte[] b = body.toByteArray();
-        ByteBuffer out = ByteBuffer.allocate(20 + b.length).order(ByteOrder.LITTLE_ENDIAN);
-        out.putInt(MAGIC).putInt(VERSION).putInt(preserveFds).putInt(steps.size()).putInt(b.length).put(b);
+        ByteBuffer out = ByteBuffer.allocate(20 + 4 * fds.length + b.length).order(ByteOrder.LITTLE_ENDIAN);
+        out.putInt(MAGIC).putInt(VERSION).putInt(fds.length);
+        for (int fd : fds) out.putInt(fd);
+        out.putInt(steps.size()).putInt(b.length).put(b);
         return out.array();
     }
 }

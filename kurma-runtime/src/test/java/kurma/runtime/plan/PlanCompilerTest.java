@@ -156,10 +156,14 @@ class PlanCompilerTest {
     @Test
     void encodesTheWireFormat() throws Exception {
         Plan p = compile(DefaultSpec.JSON);
-        ByteBuffer b = ByteBuffer.wrap(p.encode(3)).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.wrap(p.encode(new int[] {7, 8, 2, 9})).order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(0x324d524b, b.getInt());
+        assertEquals(3, b.getInt());
+        assertEquals(4, b.getInt()); // the container's fds: our 7, 8, 2 and 9 become its 0, 1, 2 and 3
+        assertEquals(7, b.getInt());
+        assertEquals(8, b.getInt());
         assertEquals(2, b.getInt());
-        assertEquals(3, b.getInt()); // fds to preserve
+        assertEquals(9, b.getInt());
         assertEquals(p.steps().size(), b.getInt());
         assertEquals(b.remaining() - 4, b.getInt());
         assertEquals(Op.OPEN_STATE_DIR.code, b.getShort());

@@ -1,4 +1,4 @@
-package kurma.runtime;
+package kurma.foreground;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,11 +13,11 @@ import sun.misc.SignalHandler;
 
 /**
  * A container's terminal relayed to ours, as runc does for {@code run} in the foreground with
- * process.terminal and no --console-socket: we listen on a console socket of our own, take
+ * process.terminal and no --console-socket (failures are IllegalStateExceptions with a one-line message): we listen on a console socket of our own, take
  * the pty master stage2 sends, put our terminal in raw mode (the container's pty does the line
  * editing and echo), copy both ways, pass window size changes on, and restore the terminal.
  */
-final class TerminalRelay implements AutoCloseable, SignalHandler {
+public final class TerminalRelay implements AutoCloseable, SignalHandler {
     private final Path socket;
     private int listening;
     private int master = -1;
@@ -30,26 +30,27 @@ final class TerminalRelay implements AutoCloseable, SignalHandler {
     }
 
     /** Listens at socket (a path stage2 will connect to while creating the container). */
-    static TerminalRelay listen(Path socket) {
+    public static TerminalRelay listen(Path socket) {
         try {
             Files.createDirectories(socket.getParent()); // --root, made here when this is its first container
             Files.deleteIfExists(socket);
             return new TerminalRelay(socket, Pty.listen(socket.toString()));
         } catch (IOException | SysException e) {
-            throw new KurmaException("terminal: cannot listen at " + socket + ": " + e.getMessage(), e);
+            throw new IllegalStateException("terminal: cannot listen at " + socket + ": " + e.getMessage(), e);
         }
     }
 
-    Path socket() {
+    /** The console socket to give the container's create. */
+    public Path socket() {
         return socket;
     }
 
     /** Takes the master (sent during create) and starts relaying. */
-    void start(InputStream in, OutputStream out) {
+    public void start(InputStream in, OutputStream out) {
         try {
             master = Pty.receiveFd(listening);
         } catch (SysException e) {
-            throw new KurmaException("terminal: " + e.getMessage(), e);
+            throw new IllegalStateException("terminal: " + e.getMessage(), e);
         } finally {
             closeSocket();
         }
@@ -72,7 +73,7 @@ final class TerminalRelay implements AutoCloseable, SignalHandler {
     }
 
     /** Waits (a bounded time) until the container's last output has been copied. */
-    void drain() {
+    public void drain() {
         if (output == null) return;
         try {
             output.join(2000);

@@ -1,4 +1,4 @@
-package kurma.runtime;
+package kurma.foreground;
 
 import kurma.sys.Libc;
 import sun.misc.Signal;
@@ -9,7 +9,7 @@ import sun.misc.SignalHandler;
  * meant for the container (runc does the same): pass them on to the container's init.
  * A named class rather than a lambda: a lambda's first use costs a bootstrap at start-up.
  */
-final class SignalForwarder implements SignalHandler {
+public final class SignalForwarder implements SignalHandler {
     private static final String[] SIGNALS = {"INT", "TERM", "HUP", "QUIT", "USR1", "USR2", "WINCH"};
 
     private final int pid;
@@ -18,7 +18,8 @@ final class SignalForwarder implements SignalHandler {
         this.pid = pid;
     }
 
-    static void forwardTo(int pid) {
+    /** From now on the signals a user or engine sends this process go to pid. */
+    public static void forwardTo(int pid) {
         SignalForwarder f = new SignalForwarder(pid);
         for (String name : SIGNALS) {
             try {
