@@ -1,9 +1,9 @@
 /*
  * kurma-stage2: executes a launch plan read from an inherited pipe.
  *
- * The contract (wire format, op codes, messages) is ../PLAN.md; this file implements it and
- * nothing more. stage2 holds no policy: it runs the ops it is given, in order, and reports the
- * first failure as ERROR(op_index, errno).
+ * The contract (wire format, op codes, messages) is ../PLAN.md, its tables protocol.h; this
+ * file implements it and nothing more. stage2 holds no policy: it runs the ops it is given, in
+ * order, and reports the first failure as ERROR(op_index, errno).
  *
  * Build: cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o kurma-stage2 stage2.c
  */
@@ -40,41 +40,29 @@
 #define MFD_EXEC 0x0010U /* Linux 6.3+: ask for an executable memfd explicitly */
 #endif
 
-#define PLAN_MAGIC   0x324d524bU /* "KRM2" */
-#define PLAN_VERSION 3
+#include "protocol.h" /* the op codes and signatures, the messages, the header's magic and version */
+
 #define MAX_FDS      (3 + 65536) /* the container's 0-2 and up to 65536 more */
 #define MAX_ARG_LEN  (1U << 20)
 
-enum { MSG_PID = 1, MSG_READY = 2, MSG_ERROR = 3, MSG_EXIT = 4, MSG_SYNC = 5 };
+enum {
+#define MESSAGE_TYPE(name, type) MSG_##name = type,
+	STAGE2_MESSAGES(MESSAGE_TYPE)
+#undef MESSAGE_TYPE
+};
 
 enum {
-	WRITE_FILE = 1, SETNS, UNSHARE, FORK, SETSID, OPEN_ROOT, MKDIR_IN_ROOT, MKFILE_IN_ROOT,
-	MOUNT, MOUNT_IN_ROOT, MKNOD_IN_ROOT, SYMLINK_IN_ROOT, PIVOT_ROOT, MOVE_ROOT, MASK, READONLY,
-	SETHOSTNAME, SETDOMAINNAME, SETRLIMIT, OPEN_STATE_DIR, READY, WAIT_START, CHDIR, UMASK,
-	SETGROUPS, SETGID, SETUID, NO_NEW_PRIVS, CAP_BOUNDING, KEEPCAPS, CAPSET, CAP_AMBIENT,
-	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, SYNC, RUN_HOOK, SECCOMP,
-	CONSOLE_SOCKET, CONSOLE, STDIO, EXIT_COMMAND, LINK_UP, MOUNT_COPY_UP, CHROOT, PRIVATE_PARENT,
+#define OP_CODE(name, code, sig) name = code,
+	STAGE2_OPS(OP_CODE)
+#undef OP_CODE
 	OP_LIMIT
 };
 
-/*
- * Argument signature of each op: 's' string, 'b' bytes (NUL allowed), 'u' u64, 'w' u64 that must fit in 32 bits
- * (the kernel takes it as an int, uid_t, gid_t or mode_t: reject rather than truncate).
- * A trailing '*' lets the letter before it repeat zero or more times.
- */
+/* Each op's argument signature; protocol.h says what the letters mean. */
 static const char *const signature[OP_LIMIT] = {
-	[WRITE_FILE] = "ss", [SETNS] = "sw", [UNSHARE] = "w", [FORK] = "uu", [SETSID] = "",
-	[OPEN_ROOT] = "s", [MKDIR_IN_ROOT] = "sw", [MKFILE_IN_ROOT] = "sw", [MOUNT] = "sssus",
-	[MOUNT_IN_ROOT] = "sssus", [MKNOD_IN_ROOT] = "swuww", [SYMLINK_IN_ROOT] = "ss",
-	[PIVOT_ROOT] = "s", [MOVE_ROOT] = "s", [MASK] = "s", [READONLY] = "s", [SETHOSTNAME] = "s",
-	[SETDOMAINNAME] = "s", [SETRLIMIT] = "wuu", [OPEN_STATE_DIR] = "s", [READY] = "",
-	[WAIT_START] = "s", [CHDIR] = "s", [UMASK] = "w", [SETGROUPS] = "w*", [SETGID] = "w",
-	[SETUID] = "w", [NO_NEW_PRIVS] = "", [CAP_BOUNDING] = "uu", [KEEPCAPS] = "u",
-	[CAPSET] = "uuu", [CAP_AMBIENT] = "uu", [FIND_EXEC] = "ss", [EXEC] = "us*",
-	[OOM_SCORE_ADJ] = "s", [MKFIFO_AT_STATE] = "sw", [OPEN_CGROUP] = "s",
-	[SYNC] = "u", [RUN_HOOK] = "suus*", [SECCOMP] = "bw", [CONSOLE_SOCKET] = "s", [CONSOLE] = "wws",
-	[STDIO] = "ss", [EXIT_COMMAND] = "suus*", [LINK_UP] = "s",
-	[MOUNT_COPY_UP] = "sssus", [CHROOT] = "s", [PRIVATE_PARENT] = "s",
+#define OP_SIGNATURE(name, code, sig) [name] = sig,
+	STAGE2_OPS(OP_SIGNATURE)
+#undef OP_SIGNATURE
 };
 
 struct arg { char *s; uint64_t u; };   /* s: NUL-terminated string (for 'b': the bytes, u their count); else u holds the value */

@@ -31,15 +31,18 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
+#include "../src/protocol.h" /* the op codes, the messages, the header's magic and version */
+
 enum {
-	WRITE_FILE = 1, SETNS, UNSHARE, FORK, SETSID, OPEN_ROOT, MKDIR_IN_ROOT, MKFILE_IN_ROOT,
-	MOUNT, MOUNT_IN_ROOT, MKNOD_IN_ROOT, SYMLINK_IN_ROOT, PIVOT_ROOT, MOVE_ROOT, MASK, READONLY,
-	SETHOSTNAME, SETDOMAINNAME, SETRLIMIT, OPEN_STATE_DIR, READY, WAIT_START, CHDIR, UMASK,
-	SETGROUPS, SETGID, SETUID, NO_NEW_PRIVS, CAP_BOUNDING, KEEPCAPS, CAPSET, CAP_AMBIENT,
-	FIND_EXEC, EXEC, OOM_SCORE_ADJ, MKFIFO_AT_STATE, OPEN_CGROUP, SYNC, RUN_HOOK, SECCOMP,
-	CONSOLE_SOCKET, CONSOLE, STDIO, EXIT_COMMAND,
+#define OP_CODE(name, code, sig) name = code,
+	STAGE2_OPS(OP_CODE)
+#undef OP_CODE
 };
-enum { PID = 1, READY_MSG = 2, ERROR = 3, EXIT_MSG = 4 };
+enum {
+#define MESSAGE_TYPE(name, type) MSG_##name = type,
+	STAGE2_MESSAGES(MESSAGE_TYPE)
+#undef MESSAGE_TYPE
+};
 
 #define U(x) ((uint64_t)(x))
 #define END ((const char *)0)
@@ -106,7 +109,7 @@ static void add_exec(struct plan *p, ...)
 	p->ops++;
 }
 
-static struct plan new_plan(void) { return (struct plan){ .magic = 0x324d524b, .version = 3 }; }
+static struct plan new_plan(void) { return (struct plan){ .magic = PLAN_MAGIC, .version = PLAN_VERSION }; }
 
 /*
  * header + body. The header names the driver's fds the container gets: its 0 and 1 (held at
@@ -363,7 +366,7 @@ static int run_raw(const unsigned char *plan, size_t len, struct result *r, cons
 			r->timed_out = 1;
 			kill(-r->pid, SIGKILL);
 			for (int i = 0; i < r->nmsg; i++)
-				if (r->msg[i][0] == PID)
+				if (r->msg[i][0] == MSG_PID)
 					kill(r->msg[i][3], SIGKILL);
 			break;
 		}
@@ -416,7 +419,7 @@ static int run_raw(const unsigned char *plan, size_t len, struct result *r, cons
 	/* The container process is our child (CLONE_PARENT) or reparented to us (subreaper);
 	   a monitor (FORK with wait) reaps its own. */
 	for (int i = 0; i < r->nmsg; i++)
-		if (r->msg[i][0] == PID)
+		if (r->msg[i][0] == MSG_PID)
 			waitpid(r->msg[i][3], &r->child_status, 0);
 	if (holder > 0) {
 		kill(holder, SIGKILL);
@@ -484,7 +487,7 @@ static int exited(int status, int code) { return WIFEXITED(status) && WEXITSTATU
 /* Exactly one message, ERROR(op, err), and exit status 1. */
 static void expect_error(struct result *r, int op, int err)
 {
-	CHECK(r->nmsg == 1 && r->msg[0][0] == ERROR && r->msg[0][1] == op && r->msg[0][2] == err,
+	CHECK(r->nmsg == 1 && r->msg[0][0] == MSG_ERROR && r->msg[0][1] == op && r->msg[0][2] == err,
 	      "want ERROR(%d, %s)", op, strerror(err));
 	CHECK(exited(r->status, 1), "stage2 exit status %#x", r->status);
 }
@@ -657,7 +660,7 @@ static void t_fork_pidns(void)
 	add(&p, FIND_EXEC, "ss", "sh", "/bin");
 	add_exec(&p, "sh", "-c", "echo $$", END, END);
 	run(&p, &r, NULL);
-	CHECK(r.nmsg == 1 && r.msg[0][0] == PID && r.msg[0][1] == 0 && r.msg[0][3] > 1, "want PID(0, pid)");
+	CHECK(r.nmsg == 1 && r.msg[0][0] == MSG_PID && r.msg[0][1] == 0 && r.msg[0][3] > 1, "want PID(0, pid)");
 	CHECK(exited(r.status, 0), "stage2 status %#x", r.status);
 	CHECK(exited(r.child_status, 0), "child status %#x (not our child?)", r.child_status);
 	CHECK(r.outlen == 2 && !memcmp(r.out, "1\n", 2), "child printed %.*s", (int)r.outlen, r.out);
@@ -669,7 +672,7 @@ static void t_fork_pidns(void)
 		add(&p, FORK, "uu", U(0), U(0));
 		add(&p, FIND_EXEC, "ss", "kurma-no-such-program", "/bin");
 		run(&p, &r, NULL);
-		CHECK(r.nmsg == 2 && r.msg[0][0] == PID && r.msg[1][0] == ERROR && r.msg[1][1] == 1 &&
+		CHECK(r.nmsg == 2 && r.msg[0][0] == MSG_PID && r.msg[1][0] == MSG_ERROR && r.msg[1][1] == 1 &&
 		      r.msg[1][2] == ENOENT, "round %d", i);
 		CHECK(exited(r.child_status, 1), "child status %#x", r.child_status);
 	}
@@ -715,7 +718,7 @@ static void t_fork_detached(void)
 	add(&p, READY, "");
 	add_exec(&p, "/bin/sh", "-c", "echo out; echo err >&2; sleep 0.2; exit 5", END, END);
 	run(&p, &r, NULL);
-	CHECK(r.nmsg == 2 && r.msg[0][0] == PID && r.msg[1][0] == READY_MSG, "want PID, READY and nothing after");
+	CHECK(r.nmsg == 2 && r.msg[0][0] == MSG_PID && r.msg[1][0] == MSG_READY, "want PID, READY and nothing after");
 	CHECK(r.outlen == 0, "the container's stdout went to the log, not ours");
 	for (int i = 0; i < 100 && !*slurp(exitf, buf, sizeof buf); i++)
 		usleep(50000);
@@ -738,8 +741,8 @@ static void t_fork_wait(void)
 	add(&p, FIND_EXEC, "ss", "sh", "/bin");
 	add_exec(&p, "sh", "-c", "echo child; exit 7", END, END);
 	run(&p, &r, NULL);
-	CHECK(r.nmsg == 2 && r.msg[0][0] == PID && r.msg[0][1] == 0 && r.msg[0][3] > 1, "want PID(0, pid) first");
-	CHECK(r.nmsg == 2 && r.msg[1][0] == EXIT_MSG && r.msg[1][1] == 0 && r.msg[1][2] == 0 &&
+	CHECK(r.nmsg == 2 && r.msg[0][0] == MSG_PID && r.msg[0][1] == 0 && r.msg[0][3] > 1, "want PID(0, pid) first");
+	CHECK(r.nmsg == 2 && r.msg[1][0] == MSG_EXIT && r.msg[1][1] == 0 && r.msg[1][2] == 0 &&
 	      WIFEXITED(r.msg[1][3]) && WEXITSTATUS(r.msg[1][3]) == 7, "want EXIT(0, exit 7)");
 	CHECK(exited(r.status, 0), "monitor status %#x", r.status);
 	CHECK(r.child_status == -1, "the monitor did not reap its child");
@@ -751,7 +754,7 @@ static void t_fork_wait(void)
 	add(&p, FORK, "uu", U(0), U(1));
 	add_exec(&p, "/bin/sh", "-c", "kill -TERM $$", END, END);
 	run(&p, &r, NULL);
-	CHECK(r.nmsg == 2 && r.msg[0][0] == PID && r.msg[1][0] == EXIT_MSG && WIFSIGNALED(r.msg[1][3]) &&
+	CHECK(r.nmsg == 2 && r.msg[0][0] == MSG_PID && r.msg[1][0] == MSG_EXIT && WIFSIGNALED(r.msg[1][3]) &&
 	      WTERMSIG(r.msg[1][3]) == SIGTERM, "want EXIT(SIGTERM)");
 	CHECK(exited(r.status, 0), "monitor status %#x", r.status);
 	end(&r);
@@ -762,8 +765,8 @@ static void t_fork_wait(void)
 		add(&p, FORK, "uu", U(0), U(1));
 		add(&p, FIND_EXEC, "ss", "kurma-no-such-program", "/bin");
 		run(&p, &r, NULL);
-		CHECK(r.nmsg == 3 && r.msg[0][0] == PID && r.msg[1][0] == ERROR && r.msg[1][1] == 1 &&
-		      r.msg[1][2] == ENOENT && r.msg[2][0] == EXIT_MSG && r.msg[2][1] == 0 &&
+		CHECK(r.nmsg == 3 && r.msg[0][0] == MSG_PID && r.msg[1][0] == MSG_ERROR && r.msg[1][1] == 1 &&
+		      r.msg[1][2] == ENOENT && r.msg[2][0] == MSG_EXIT && r.msg[2][1] == 0 &&
 		      WIFEXITED(r.msg[2][3]) && WEXITSTATUS(r.msg[2][3]) == 1, "round %d", i);
 		CHECK(exited(r.status, 0), "monitor status %#x", r.status);
 	}
@@ -779,14 +782,13 @@ static int gone(pid_t pid) { return kill(pid, 0) < 0 && errno == ESRCH; }
 static pid_t child_of(struct result *r)
 {
 	for (int i = 0; i < r->nmsg; i++)
-		if (r->msg[i][0] == PID)
+		if (r->msg[i][0] == MSG_PID)
 			return r->msg[i][3];
 	return 0;
 }
 
 static void t_abandoned(void)
 {
-	const int sync_msg = 5;
 	struct result r;
 	struct plan p;
 	struct opts o;
@@ -797,7 +799,7 @@ static void t_abandoned(void)
 	add(&p, FORK, "uu", U(CLONE_NEWPID), U(0));
 	add(&p, RUN_HOOK, "suuss", "/bin/sleep", U(0), U(2), "sleep", "20");
 	add(&p, READY, "");
-	o = (struct opts){ .hangup_on = PID };
+	o = (struct opts){ .hangup_on = MSG_PID };
 	t0 = time(NULL);
 	run(&p, &r, &o);
 	CHECK(!r.timed_out && time(NULL) - t0 < 10, "took %ld s", (long)(time(NULL) - t0));
@@ -818,7 +820,7 @@ static void t_abandoned(void)
 		}
 		add(&p, SYNC, "u", U(7)); /* waits for an answer the driver never sends */
 		add(&p, READY, "");
-		o = (struct opts){ .kill_on = sync_msg };
+		o = (struct opts){ .kill_on = MSG_SYNC };
 		t0 = time(NULL);
 		run(&p, &r, &o);
 		CHECK(!r.timed_out && time(NULL) - t0 < 10, "took %ld s", (long)(time(NULL) - t0));
@@ -835,7 +837,7 @@ static void t_abandoned(void)
 	add(&p, READY, "");
 	add_exec(&p, "/bin/sh", "-c", "sleep 0.3; echo alive", END, END);
 	run(&p, &r, NULL);
-	CHECK(r.nmsg == 2 && r.msg[1][0] == READY_MSG, "want PID, READY");
+	CHECK(r.nmsg == 2 && r.msg[1][0] == MSG_READY, "want PID, READY");
 	CHECK(exited(r.status, 0), "stage2 status %#x", r.status);
 	CHECK(exited(r.child_status, 0) && !strcmp(r.out, "alive\n"), "child status %#x, stdout %s", r.child_status, r.out);
 	end(&r);
@@ -876,7 +878,7 @@ static void t_exec_errors(void)
 	p = new_plan();
 	add_exec(&p, "/nonexistent/prog", "x", END, END);
 	run(&p, &r, NULL);
-	CHECK(r.nmsg == 1 && r.msg[0][0] == ERROR && r.msg[0][1] == 0 && r.msg[0][2] == ENOENT, "want ERROR(0, ENOENT)");
+	CHECK(r.nmsg == 1 && r.msg[0][0] == MSG_ERROR && r.msg[0][1] == 0 && r.msg[0][2] == ENOENT, "want ERROR(0, ENOENT)");
 	CHECK(exited(r.status, 127), "status %#x", r.status);
 	CHECK(strstr(r.out, "kurma-stage2: exec /nonexistent/prog: No such file or directory"), "the container's stderr");
 	end(&r);
@@ -1119,7 +1121,7 @@ static void on_ready(struct result *r, int32_t *m)
 	ssize_t n;
 	int fd, seals, pipes = 0;
 
-	if (m[0] != READY_MSG)
+	if (m[0] != MSG_READY)
 		return;
 	snprintf(fifo, sizeof fifo, "%s/state/start", work);
 	ready_pid = r->pid;
@@ -1189,7 +1191,7 @@ static void t_ready_wait_start(void)
 	add(&p, WAIT_START, "s", "start");
 	add_exec(&p, "/bin/hostname", END, END);
 	run(&p, &r, &o);
-	CHECK(r.nmsg == 1 && r.msg[0][0] == READY_MSG && r.msg[0][1] == 4, "want READY(4)");
+	CHECK(r.nmsg == 1 && r.msg[0][0] == MSG_READY && r.msg[0][1] == 4, "want READY(4)");
 	CHECK(exited(r.status, 0) && ready_pid == r.pid, "status %#x", r.status);
 	CHECK(r.outlen == strlen(ns_host) + 1 && !memcmp(r.out, ns_host, strlen(ns_host)), "hostname");
 	unlink(fifo);
@@ -1242,7 +1244,7 @@ static void on_ready_unprivileged(struct result *r, int32_t *m)
 	char c;
 	int fd;
 
-	if (m[0] != READY_MSG)
+	if (m[0] != MSG_READY)
 		return;
 	CHECK(stat(path("/proc/%d/status", r->pid), &st) == 0 && st.st_uid == 0, "owner %d", (int)st.st_uid);
 	fd = open(unpriv_fifo, O_RDONLY | O_CLOEXEC);
@@ -1267,7 +1269,7 @@ static void t_dumpable(void)
 	add(&p, WAIT_START, "s", "start");
 	add_exec(&p, "/bin/sh", "-c", "echo uid=$(id -u)", END, "PATH=/bin:/usr/bin", END);
 	run(&p, &r, &o);
-	CHECK(r.nmsg == 1 && r.msg[0][0] == READY_MSG && exited(r.status, 0), "want READY, exit 0");
+	CHECK(r.nmsg == 1 && r.msg[0][0] == MSG_READY && exited(r.status, 0), "want READY, exit 0");
 	CHECK(!strcmp(r.out, "uid=1000\n"), "stdout %s", r.out);
 	unlink(unpriv_fifo);
 	rmdir(unpriv_dir);
@@ -1321,7 +1323,7 @@ static void t_creds(void)
 		 "read -r a b c d e f rest < /proc/self/stat; echo sid=$f pid=$$",
 		 END, "PATH=/usr/bin:/bin", END);
 	run(&p, &r, NULL);
-	CHECK(r.nmsg == 1 && r.msg[0][0] == PID, "want PID only");
+	CHECK(r.nmsg == 1 && r.msg[0][0] == MSG_PID, "want PID only");
 	CHECK(exited(r.status, 0) && exited(r.child_status, 0), "status");
 	r.out[r.outlen] = 0;
 	for (size_t i = 0; i < sizeof want / sizeof *want; i++)
@@ -1466,7 +1468,7 @@ static void t_container(void)
 	add_exec(&p, "ls", "/proc", END, END);
 	run(&p, &r, NULL);
 	r.out[r.outlen] = 0;
-	CHECK(r.nmsg == 1 && r.msg[0][0] == PID, "want PID only");
+	CHECK(r.nmsg == 1 && r.msg[0][0] == MSG_PID, "want PID only");
 	CHECK(exited(r.status, 0) && exited(r.child_status, 0), "status");
 	CHECK(strstr(r.out, "self") && strstr(r.out, "sys") && !strstr(r.out, "\n2\n") &&
 	      (!strncmp(r.out, "1\n", 2) || strstr(r.out, "\n1\n")), "ls /proc: %s", r.out);
@@ -1488,7 +1490,7 @@ static void t_container(void)
 		add_exec(&p, "sh", "-c", script, END, "PATH=/bin", END);
 		run(&p, &r, NULL);
 		r.out[r.outlen] = 0;
-		CHECK(r.nmsg == 1 && r.msg[0][0] == PID, "want PID only");
+		CHECK(r.nmsg == 1 && r.msg[0][0] == MSG_PID, "want PID only");
 		CHECK(exited(r.status, 0) && exited(r.child_status, 0), "status");
 		for (size_t i = 0; i < sizeof want / sizeof *want; i++)
 			if (pivot || strcmp(want[i], "sys=0"))
@@ -1502,7 +1504,7 @@ static void t_container(void)
 	add(&p, FIND_EXEC, "ss", "sh", "/bin");
 	add_exec(&p, "sh", "-c", "echo pid=$$ host=$(hostname); exit 3", END, "PATH=/bin", END);
 	run(&p, &r, NULL);
-	CHECK(r.nmsg == 2 && r.msg[0][0] == PID && r.msg[1][0] == EXIT_MSG && WIFEXITED(r.msg[1][3]) &&
+	CHECK(r.nmsg == 2 && r.msg[0][0] == MSG_PID && r.msg[1][0] == MSG_EXIT && WIFEXITED(r.msg[1][3]) &&
 	      WEXITSTATUS(r.msg[1][3]) == 3, "want PID, EXIT(exit 3)");
 	CHECK(exited(r.status, 0), "monitor status %#x", r.status);
 	CHECK(!strcmp(r.out, "pid=1 host=box\n"), "stdout %s", r.out);

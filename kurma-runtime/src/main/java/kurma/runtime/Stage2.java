@@ -10,6 +10,7 @@ import java.nio.file.Path;
 
 import kurma.runtime.KurmaException.Code;
 import kurma.runtime.plan.Op;
+import kurma.runtime.plan.Message;
 import kurma.runtime.plan.Plan;
 import kurma.sys.Errno;
 
@@ -26,8 +27,6 @@ import kurma.sys.Errno;
  * (pidfd_getfd).
  */
 final class Stage2 {
-    private static final int MSG_PID = 1, MSG_READY = 2, MSG_ERROR = 3, MSG_EXIT = 4, MSG_SYNC = 5;
-
     /** What the caller does as the plan runs. */
     interface SyncHandler {
         /** Answers a SYNC: does what the point asks for and returns the bytes stage2 keeps. */
@@ -150,15 +149,15 @@ final class Stage2 {
             while (true) {
                 int[] m = nextOrFail();
                 switch (m[0]) {
-                    case MSG_PID -> {
+                    case Message.PID -> {
                         initPid = m[3];
                         if (sync != null) sync.onInit(initPid);
                     }
-                    case MSG_SYNC -> answer(sync.onSync(m[3], initPid));
-                    case MSG_READY -> {
+                    case Message.SYNC -> answer(sync.onSync(m[3], initPid));
+                    case Message.READY -> {
                         return;
                     }
-                    case MSG_EXIT -> throw new KurmaException(Code.SYSTEM_ERROR, "the container exited before it was ready");
+                    case Message.EXIT -> throw new KurmaException(Code.SYSTEM_ERROR, "the container exited before it was ready");
                     default -> throw new KurmaException(Code.INTERNAL, "stage2 sent an unknown message type " + m[0]);
                 }
             }
@@ -189,7 +188,7 @@ final class Stage2 {
      */
     int awaitExit() {
         int[] m = nextOrFail();
-        if (m[0] != MSG_EXIT) throw new KurmaException(Code.INTERNAL, "stage2 sent message type " + m[0] + " instead of the exit status");
+        if (m[0] != Message.EXIT) throw new KurmaException(Code.INTERNAL, "stage2 sent message type " + m[0] + " instead of the exit status");
         close();
         return m[3];
     }
@@ -243,7 +242,7 @@ final class Stage2 {
             toStage2.write(plan.encode(Stdio.inherited(0).numbers()));
             toStage2.flush();
             for (int[] m = next(); m != null; m = next()) {
-                if (m[0] == MSG_SYNC) answer(answer);
+                if (m[0] == Message.SYNC) answer(answer);
             }
             int status = process.waitFor();
             if (status != 0) throw new KurmaException(Code.SYSTEM_ERROR, "stage2 ended with exit status " + status);
@@ -298,7 +297,7 @@ final class Stage2 {
         if (b.length < 16) return null;
         ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
         int[] m = {bb.getInt(), bb.getInt(), bb.getInt(), bb.getInt()};
-        if (m[0] == MSG_ERROR) throw failure(m[1], m[2], m[3]);
+        if (m[0] == Message.ERROR) throw failure(m[1], m[2], m[3]);
         return m;
     }
 

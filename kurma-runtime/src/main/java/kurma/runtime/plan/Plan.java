@@ -31,25 +31,47 @@ public final class Plan {
 
     private final List<Step> steps = new ArrayList<>();
 
+    /**
+     * Appends a step. The arguments must match the op's signature (stage2/src/protocol.h):
+     * String for 's', byte[] for 'b', Long or Integer for 'u' and 'w' ('w': 0 to 2^32-1). A
+     * mismatch is a planner bug, refused here with an IllegalArgumentException naming the op
+     * rather than left for stage2 to reject as EINVAL with the whole plan.
+     */
     public Plan add(String description, Op op, Object... args) {
-        List<Arg> list = new ArrayList<>(args.length);
-        for (Object a : args) {
+        int n = args.length;
+        if (n < op.fixed || (op.repeat == 0 && n != op.fixed)) {
+            throw refused(op, description, n + " argument" + (n == 1 ? "" : "s"));
+        }
+        // Runs for every step of every container start: a plain loop over the signature's
+        // letters, no regex, stream or lambda (each costs class loading or a bootstrap).
+        List<Arg> list = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Object a = args[i];
+            char kind = i < op.fixed ? op.signature.charAt(i) : op.repeat;
             // instanceof rather than a pattern switch: a type switch costs an indy bootstrap at start-up
-            if (a instanceof String s) {
+            if (a instanceof String s && kind == 's') {
                 if (s.indexOf('\0') >= 0) throw new IllegalArgumentException(description + ": NUL byte in argument");
                 list.add(new Str(s));
-            } else if (a instanceof byte[] b) {
+            } else if (a instanceof byte[] b && kind == 'b') {
                 list.add(new Bytes(b.clone()));
-            } else if (a instanceof Long l) {
-                list.add(new U64(l));
-            } else if (a instanceof Integer i) {
-                list.add(new U64(i));
+            } else if ((a instanceof Long || a instanceof Integer) && (kind == 'u' || kind == 'w')) {
+                long v = ((Number) a).longValue();
+                if (kind == 'w' && (v < 0 || v > 0xffffffffL)) {
+                    throw refused(op, description, "argument " + (i + 1) + " (" + v + ") does not fit in 32 bits");
+                }
+                list.add(new U64(v));
             } else {
-                throw new IllegalArgumentException("plan argument of type " + a.getClass());
+                throw refused(op, description, "argument " + (i + 1) + " is "
+                        + (a == null ? "null" : "a " + a.getClass().getSimpleName()) + ", not '" + kind + "'");
             }
         }
         steps.add(new Step(op, List.copyOf(list), description));
         return this;
+    }
+
+    private static IllegalArgumentException refused(Op op, String description, String what) {
+        return new IllegalArgumentException("plan step " + op + " (" + description + "): " + what
+                + "; its signature is \"" + op.signature + "\"");
     }
 
     public List<Step> steps() {
