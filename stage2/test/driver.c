@@ -178,6 +178,8 @@ struct opts {
 	void (*on_msg)(struct result *r, int32_t *m);
 	int hangup_on;      /* on this message type, close our end of the plan pipe (the JVM dies) */
 	int kill_on;        /* on this message type, SIGKILL stage2's first process */
+	int hold_plan;      /* keep our end of the plan pipe open until the child is reaped (so that
+			       it cannot end by that pipe's end-of-file instead of how the check expects) */
 };
 
 static FILE *report; /* the driver's original stdout: fd 1 is the container's during a run */
@@ -413,14 +415,16 @@ static int run_raw(const unsigned char *plan, size_t len, struct result *r, cons
 	for (int i = 0; i < 2; i++)
 		if (pf[i].fd >= 0)
 			close(pf[i].fd);
-	if (plan_p[1] >= 0)
-		close(plan_p[1]);
+	if (plan_p[1] >= 0 && !o->hold_plan)
+		close(plan_p[1]), plan_p[1] = -1;
 	waitpid(r->pid, &r->status, 0);
 	/* The container process is our child (CLONE_PARENT) or reparented to us (subreaper);
 	   a monitor (FORK with wait) reaps its own. */
 	for (int i = 0; i < r->nmsg; i++)
 		if (r->msg[i][0] == MSG_PID)
 			waitpid(r->msg[i][3], &r->child_status, 0);
+	if (plan_p[1] >= 0)
+		close(plan_p[1]);
 	if (holder > 0) {
 		kill(holder, SIGKILL);
 		waitpid(holder, NULL, 0);
@@ -820,7 +824,7 @@ static void t_abandoned(void)
 		}
 		add(&p, SYNC, "u", U(7)); /* waits for an answer the driver never sends */
 		add(&p, READY, "");
-		o = (struct opts){ .kill_on = MSG_SYNC };
+		o = (struct opts){ .kill_on = MSG_SYNC, .hold_plan = 1 };
 		t0 = time(NULL);
 		run(&p, &r, &o);
 		CHECK(!r.timed_out && time(NULL) - t0 < 10, "took %ld s", (long)(time(NULL) - t0));
