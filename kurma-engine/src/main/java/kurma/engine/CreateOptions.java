@@ -30,7 +30,7 @@ public record CreateOptions(String image, String name, String hostname, List<Str
     public enum Seccomp { DEFAULT, UNCONFINED }
 
     public CreateOptions {
-        if (image == null || image.isEmpty()) throw new EngineException(EngineException.Code.INVALID_ARGUMENT, "no image given");
+        java.util.Objects.requireNonNull(image, "image");
         env = env == null ? List.of() : List.copyOf(env);
         entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
         cmd = cmd == null ? List.of() : List.copyOf(cmd);
