@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import kurma.engine.Engine;
 import kurma.image.Descriptor;
 import kurma.image.Digest;
 import kurma.image.Image;
@@ -27,20 +28,19 @@ import kurma.spec.Json;
 
 /** kurma image pull|ls|rm|inspect|import|export|prune, over the image library's store. */
 final class Images {
-    private final Path state;
+    private final Engine engine;
     private final PrintStream out;
     private final PrintStream err;
-    private ImageStore store;
 
-    Images(Path state, PrintStream out, PrintStream err) {
-        this.state = state;
+    Images(Engine engine, PrintStream out, PrintStream err) {
+        this.engine = engine;
         this.out = out;
         this.err = err;
     }
 
+    /** The engine's store: one per process, opened by the first command that needs it. */
     ImageStore store() {
-        if (store == null) store = ImageStore.open(state);
-        return store;
+        return engine.images();
     }
 
     private Progress progress() {
@@ -74,13 +74,8 @@ final class Images {
         return 0;
     }
 
-    /** The image by name or id; pulled first if absent (docker run does the same). */
-    Image resolveOrPull(String ref, String platform) {
-        try {
-            return store().resolve(ref);
-        } catch (ImageException e) {
-            if (e.reason() != ImageException.Reason.NOT_FOUND) throw e;
-        }
+    /** An image run asked for that is not in the store, pulled (docker run does the same). */
+    Image pullMissing(String ref, String platform) {
         err.println("Unable to find image '" + ref + "' locally");
         RegistryOptions o = RegistryOptions.defaults().withProgress(progress());
         if (platform != null) o = o.withPlatform(platform(platform));
@@ -121,7 +116,7 @@ final class Images {
         return String.format("%.2fGB", bytes / 1e9);
     }
 
-    int rm(Flags f, List<String> usedImageIds) {
+    int rm(Flags f, Set<String> usedImageIds) {
         if (f.positional.isEmpty()) throw new UsageException("usage: kurma image rm [-f] IMAGE...");
         for (String name : f.positional) {
             Image i = store().resolve(name);
@@ -187,11 +182,11 @@ final class Images {
     }
 
     /** Unreferenced blobs, and snapshots neither a named image nor a container uses. */
-    int prune(Flags f, List<String> containerChainIds) {
+    int prune(Flags f, Set<String> containerChainIds) {
         f.expect(0, 0, "kurma image prune");
         Snapshots snapshots;
         try {
-            snapshots = new Snapshots(state);
+            snapshots = new Snapshots(engine.config().stateDir());
         } catch (java.io.IOException e) {
             throw new CmdException("image prune: " + e.getMessage());
         }

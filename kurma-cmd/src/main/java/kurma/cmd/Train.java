@@ -34,7 +34,6 @@ import kurma.image.MediaTypes;
 import kurma.image.Platform;
 import kurma.image.snapshot.RootFs;
 import kurma.image.unpack.Trees;
-import kurma.runtime.KurmaException;
 import kurma.spec.Json;
 
 /**
@@ -57,8 +56,8 @@ import kurma.spec.Json;
  * <p>A command's failure never fails the build (the cache then covers less); the training
  * log, target/kurma*-aot-training.log, lists each command and what did not go as expected.
  * Everything made here is removed at the end, failure or not: containers through
- * {@code kurma rm --force}, then their mounts and directories directly, and the temporary tree
- * without crossing into any mount.
+ * {@code kurma rm --force} (which deletes the runtime's state too), then their mounts and
+ * directories directly, and the temporary tree without crossing into any mount.
  */
 public final class Train {
     private static final String REPOSITORY = "train/busybox";
@@ -187,11 +186,6 @@ public final class Train {
                 String id = d.getFileName().toString();
                 failures.add("container " + id + " was left; removing it");
                 kurma(0, "rm", "--force", id);
-                try {
-                    ContainerCommands.runtime(runRoot).container(id).delete(true);
-                } catch (KurmaException gone) {
-                    // kurma rm deleted it, or it never got that far
-                }
                 try {
                     RootFs.delete(d);
                 } catch (IOException e) {

@@ -1,4 +1,4 @@
-package kurma.cmd;
+package kurma.engine;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,16 +12,29 @@ import java.util.Map;
 import kurma.spec.Json;
 
 /**
- * What kurma keeps about a container besides the runtime's state: its name, image and command,
- * in {@code <state>/containers/<id>/container.json} beside its bundle (config.json, rootfs,
- * the overlay's upper and work dirs, its log and /etc files).
+ * What the engine keeps about a container besides the runtime's state: its name, image and
+ * command, in {@code <state>/containers/<id>/container.json} beside its bundle. The format is
+ * the one bin/kurma has always written, so containers made by an older kurma still list.
+ *
+ * @param image     the image's name (or the reference it was asked for by, when it has none)
+ * @param imageId   the image's id (config digest): an image in use is not removed without force
+ * @param command   the argv the container runs (entrypoint + cmd)
+ * @param created   an ISO-8601 instant
+ * @param chainIds  the snapshots its root filesystem stacks: they survive an image prune
+ * @param autoRemove removed once it exits
  */
-record ContainerRecord(String id, String name, String image, String imageId, List<String> command, String created,
+public record ContainerRecord(String id, String name, String image, String imageId, List<String> command, String created,
         List<String> chainIds, boolean autoRemove) {
 
     static final String FILE = "container.json";
 
-    void write(Path dir) {
+    public ContainerRecord {
+        command = List.copyOf(command);
+        chainIds = List.copyOf(chainIds);
+    }
+
+    /** Written aside and renamed over the old one: a reader sees a whole record or the previous one. */
+    void write(Path dir) throws IOException {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", id);
         m.put("name", name);
@@ -31,13 +44,9 @@ record ContainerRecord(String id, String name, String image, String imageId, Lis
         m.put("created", created);
         m.put("chainIds", new ArrayList<Object>(chainIds));
         m.put("autoRemove", autoRemove);
-        try {
-            Path tmp = dir.resolve(FILE + ".tmp");
-            Files.writeString(tmp, Json.writePretty(m));
-            Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new CmdException("cannot write " + dir.resolve(FILE) + ": " + e.getMessage());
-        }
+        Path tmp = dir.resolve(FILE + ".tmp");
+        Files.writeString(tmp, Json.writePretty(m));
+        Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** The record in dir, or null if there is none (a container being made or removed). */

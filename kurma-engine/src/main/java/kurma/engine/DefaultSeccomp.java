@@ -1,4 +1,4 @@
-package kurma.cmd;
+package kurma.engine;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The seccomp profile {@code kurma run} gives a container unless told otherwise: everything is
+ * The seccomp profile a container from an image gets unless told otherwise: everything is
  * allowed except the system calls Docker's default profile keeps from a container without
  * CAP_SYS_ADMIN and friends (kernel modules, keyrings, mounts, namespaces, kexec, bpf, perf,
  * ptrace of others, clock and swap changes...), which fail with EPERM. Docker's profile is an
@@ -29,10 +29,15 @@ final class DefaultSeccomp {
     private static final long[] CLONE_NAMESPACE_FLAGS = {0x20000, 0x2000000, 0x4000000, 0x8000000, 0x10000000, 0x20000000,
         0x40000000};
 
-    static Map<String, Object> profile() {
+    /**
+     * The profile as config.json's linux.seccomp, for a host of {@code architecture} (in the
+     * image platform's names: amd64, arm64): the filter covers the host's native calls and the
+     * compat ones its kernel also takes, so that 32-bit programs run too, under the same rules.
+     */
+    static Map<String, Object> profile(String architecture) {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("defaultAction", "SCMP_ACT_ALLOW");
-        p.put("architectures", new ArrayList<Object>("aarch64".equals(System.getProperty("os.arch"))
+        p.put("architectures", new ArrayList<Object>("arm64".equals(architecture)
                 ? List.of("SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM") : List.of("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32")));
         List<Object> rules = new ArrayList<>();
         rules.add(rule(DENIED, 1, null));

@@ -1,4 +1,4 @@
-package kurma.cmd;
+package kurma.engine;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,7 +22,15 @@ import java.util.Set;
 final class Users {
     private Users() {}
 
-    static RunConfig.User resolve(Path rootfs, String spec) {
+    /** The process's user, resolved in the image; home: its passwd entry's, null when it has none. */
+    record User(long uid, long gid, List<Long> additionalGids, String home) {}
+
+    /**
+     * {@code spec} as the image or the caller gives it; null or empty is root. An unknown name
+     * is an error; a number without an entry is taken as is, with gid 0 unless a group is
+     * given, as Docker takes it.
+     */
+    static User resolve(Path rootfs, String spec) {
         String user = spec == null || spec.isEmpty() ? "0" : spec;
         String group = null;
         int colon = user.indexOf(':');
@@ -41,7 +49,7 @@ final class Users {
             }
         }
         if (entry == null && uid == null) {
-            throw new UsageException("unable to find user " + user + ": no matching entries in the image's /etc/passwd");
+            throw invalid("unable to find user " + user + ": no matching entries in the image's /etc/passwd");
         }
         long u = uid != null ? uid : number(entry[2]);
         long g = entry != null && number(entry[3]) != null ? number(entry[3]) : 0;
@@ -55,7 +63,7 @@ final class Users {
                         break;
                     }
                 }
-                if (gid == null) throw new UsageException("unable to find group " + group + ": no matching entries in the image's /etc/group");
+                if (gid == null) throw invalid("unable to find group " + group + ": no matching entries in the image's /etc/group");
             }
             g = gid;
         }
@@ -69,7 +77,11 @@ final class Users {
                 }
             }
         }
-        return new RunConfig.User(u, g, List.copyOf(extra), entry != null && !entry[5].isEmpty() ? entry[5] : null);
+        return new User(u, g, List.copyOf(extra), entry != null && !entry[5].isEmpty() ? entry[5] : null);
+    }
+
+    private static EngineException invalid(String message) {
+        return new EngineException(EngineException.Code.INVALID_ARGUMENT, message);
     }
 
     private static Long number(String s) {
