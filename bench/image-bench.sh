@@ -31,7 +31,7 @@ for t in docker-registry skopeo umoci curl; do
 done
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 kurma=$repo/bin/kurma
-[[ -f $repo/kurma-cmd/target/kurma.jar ]] || { echo "image-bench.sh: not built; run ./build.sh" >&2; exit 1; }
+[[ -f $repo/kurma-cli/target/kurma.jar ]] || { echo "image-bench.sh: not built; run ./build.sh" >&2; exit 1; }
 
 . "$repo/bench/registry.sh"
 # Not /tmp: on a tmpfs the unpacks would measure memory, not a disk.

@@ -44,4 +44,16 @@ public record CreateOptions(String image, String name, String hostname, List<Str
         return new CreateOptions(image, null, null, null, null, null, null, null, null, false, null, null, null, false, null,
                 false);
     }
+
+    /** These options with the container's command (the image's entrypoint stays). */
+    public CreateOptions withCmd(List<String> command) {
+        return new CreateOptions(image, name, hostname, env, workdir, user, entrypoint, command, volumes, readOnly, network,
+                memory, pidsLimit, tty, seccomp, autoRemove);
+    }
+
+    /** These options with a name for the container. */
+    public CreateOptions withName(String n) {
+        return new CreateOptions(image, n, hostname, env, workdir, user, entrypoint, cmd, volumes, readOnly, network,
+                memory, pidsLimit, tty, seccomp, autoRemove);
+    }
 }

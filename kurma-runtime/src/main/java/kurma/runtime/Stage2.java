@@ -18,7 +18,7 @@ import kurma.sys.Errno;
  * Starts stage2 with a launch plan and follows it to the point where the container waits
  * for {@code start} (stage2/PLAN.md).
  *
- * <p>The CLI's launcher (stage2/src/launcher.c) normally starts stage2 before the JVM, for the
+ * <p>The CLI's launcher (launcher/src/launcher.c) normally starts stage2 before the JVM, for the
  * commands that need one, and hands its pipes over ({@link Stage2Spares}). Otherwise stage2 is
  * started here with {@link ProcessBuilder}: the JDK spawns safely from a threaded JVM, and
  * this path binds no foreign function, which would cost tens of milliseconds on every CLI

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** The list naming the stage2 processes the launcher started (stage2/src/launcher.c). */
+/** The list naming the stage2 processes the launcher started (launcher/src/launcher.c). */
 class Stage2SparesTest {
 
     @Test

@@ -50,7 +50,7 @@ class KurmaCommandTest {
     void setUp() throws Exception {
         TestConfig.checkPrerequisites();
         Assumptions.assumeTrue(TestConfig.runKurmaOnly(), "bin/kurma is kurma's own command line");
-        tmp = Files.createTempDirectory("kurma-cmd-test");
+        tmp = Files.createTempDirectory("kurma-cli-test");
         root = tmp.resolve("state");
         runRoot = tmp.resolve("run");
         Path archive = tmp.resolve("busybox.tar");

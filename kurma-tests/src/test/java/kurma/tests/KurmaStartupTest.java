@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * bin/kurma's start-up: the build trains two AOT caches (kurma.cmd.Train), the training runs
+ * bin/kurma's start-up: the build trains two AOT caches (kurma.cli.Train), the training runs
  * every command it means to, the launcher starts the JVM with the training's flags and class
  * path (with -XX:AOTMode=on the JVM refuses to start on a cache made under other flags), and
  * it never uses a cache older than the jar.
@@ -48,7 +48,7 @@ class KurmaStartupTest {
     }
 
     private static Path target() {
-        return TestConfig.repoRoot().resolve("kurma-cmd/target");
+        return TestConfig.repoRoot().resolve("kurma-cli/target");
     }
 
     @Test
@@ -84,13 +84,13 @@ class KurmaStartupTest {
         // A copy of the launcher and the build's jar and caches, whose times this test may change.
         Path home = tmp.resolve("home");
         Files.createDirectories(home.resolve("bin"));
-        Files.createDirectories(home.resolve("kurma-cmd/target"));
+        Files.createDirectories(home.resolve("kurma-cli/target"));
         Files.copy(TestConfig.repoRoot().resolve("bin/kurma"), home.resolve("bin/kurma"));
         for (String f : List.of("kurma.jar", "kurma.aot", "kurma-pull.aot")) {
-            Files.copy(target().resolve(f), home.resolve("kurma-cmd/target").resolve(f));
+            Files.copy(target().resolve(f), home.resolve("kurma-cli/target").resolve(f));
         }
-        Path jar = home.resolve("kurma-cmd/target/kurma.jar");
-        Path local = home.resolve("kurma-cmd/target/kurma.aot"), pull = home.resolve("kurma-cmd/target/kurma-pull.aot");
+        Path jar = home.resolve("kurma-cli/target/kurma.jar");
+        Path local = home.resolve("kurma-cli/target/kurma.aot"), pull = home.resolve("kurma-cli/target/kurma-pull.aot");
         FileTime built = Files.getLastModifiedTime(jar);
         Files.setLastModifiedTime(local, FileTime.fromMillis(built.toMillis() + 60_000));
         Files.setLastModifiedTime(pull, FileTime.fromMillis(built.toMillis() + 60_000));

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * bin/kurma-runtime's launcher (stage2/src/launcher.c): it starts stage2 ahead of the JVM for
+ * bin/kurma-runtime's launcher (launcher/src/launcher.c): it starts stage2 ahead of the JVM for
  * the commands that start a process, the JVM uses that one, one it does not use goes away,
  * and the runtime's AOT cache fits the flags the launcher starts the JVM with.
  */

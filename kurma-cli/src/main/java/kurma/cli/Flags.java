@@ -1,4 +1,4 @@
-package kurma.cmd;
+package kurma.cli;
 
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,4 +1,4 @@
-package kurma.cmd;
+package kurma.cli;
 
 /** A failure to report to the user as one line (exit status 125, as docker). */
 final class CmdException extends RuntimeException {

@@ -1,4 +1,4 @@
-package kurma.cli;
+package kurma.runtime.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

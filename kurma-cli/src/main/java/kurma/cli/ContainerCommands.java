@@ -1,4 +1,4 @@
-package kurma.cmd;
+package kurma.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;

@@ -1,6 +1,6 @@
-package kurma.cmd;
+package kurma.runtime.cli;
 
-/** A command line that does not make sense: printed as one line, exit status 125 (as docker). */
+/** The command line itself is wrong: unknown flag, missing argument. */
 final class UsageException extends RuntimeException {
     UsageException(String message) {
         super(message);

@@ -1,4 +1,4 @@
-package kurma.cli;
+package kurma.runtime.cli;
 
 import java.util.List;
 import java.util.Locale;

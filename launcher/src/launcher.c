@@ -13,12 +13,12 @@
  * decides everything and is free to ignore (and kill) the stage2 it was given; stage2 does
  * nothing until a plan arrives, and exits on end-of-file when the JVM goes without sending one.
  *
- * With KURMA_TRAIN=1 (the build, once) it runs the AOT training instead (kurma.cli.Train,
+ * With KURMA_TRAIN=1 (the build, once) it runs the AOT training instead (kurma.runtime.cli.Train,
  * several containers in one JVM, so with several stage2s) and writes the AOT cache: the cache
  * is made with exactly the flags and class path it is later used with, as the JVM requires.
  *
- * Layout: this binary is <home>/stage2/target/kurma-runtime; the jar and its AOT cache are in
- * <home>/kurma-cli/target, stage2 in <home>/stage2/target.
+ * Layout: this binary is <home>/launcher/target/kurma-runtime; the jar and its AOT cache are in
+ * <home>/kurma-runtime-cli/target, stage2 in <home>/stage2/target.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -152,7 +152,7 @@ int main(int argc, char **argv)
 		fail("/proc/self/exe", errno);
 	strip(exe, 3);
 	home = exe;
-	target = join(home, "kurma-cli/target");
+	target = join(home, "kurma-runtime-cli/target");
 	jar = join(target, "kurma-runtime.jar");
 	aot = join(target, "kurma-runtime.aot");
 	stage2 = join(home, "stage2/target/kurma-stage2");
@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 	}
 	jargv[n++] = "-cp";
 	jargv[n++] = jar;
-	jargv[n++] = training ? "kurma.cli.Train" : "kurma.cli.Main";
+	jargv[n++] = training ? "kurma.runtime.cli.Train" : "kurma.runtime.cli.Main";
 	for (int i = 1; i < argc; i++)
 		jargv[n++] = argv[i];
 	jargv[n] = NULL;

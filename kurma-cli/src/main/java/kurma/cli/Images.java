@@ -1,4 +1,4 @@
-package kurma.cmd;
+package kurma.cli;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
