@@ -143,6 +143,25 @@ public final class Container {
         }
     }
 
+    /**
+     * Reports the container's events until it stops, or until sink returns false: its usage
+     * every intervalMs, preceded by an {@link ContainerEvent.Oom} when the OOM killer struck in
+     * between (as runc's {@code events}). Blocks the calling thread while it waits.
+     */
+    public void events(long intervalMs, java.util.function.Predicate<ContainerEvent> sink) throws InterruptedException {
+        if (intervalMs <= 0) throw new IllegalArgumentException("events: interval must be positive, got " + intervalMs);
+        long ooms = oomKills();
+        while (true) {
+            Stats stats = stats();
+            if (stats == null) return;
+            long now = oomKills();
+            if (now > ooms && ooms >= 0 && !sink.test(new ContainerEvent.Oom(id))) return;
+            ooms = now;
+            if (!sink.test(new ContainerEvent.Usage(id, stats))) return;
+            Thread.sleep(intervalMs);
+        }
+    }
+
     /** OOM kills so far in the container's cgroup (-1: not counted here, or stopped). */
     public long oomKills() {
         try (LockedFile lock = ctx.store().lock(id)) {

@@ -268,24 +268,28 @@ public final class Main {
      */
     private int events(Container c, boolean once, long intervalMs) {
         String id = c.id();
-        long ooms = c.oomKills();
-        while (true) {
+        if (once) {
             kurma.cgroups.Stats stats = c.stats();
-            if (stats == null) {
-                if (once) throw new KurmaException(Code.NOT_RUNNING, "container \"" + id + "\" is not running");
-                return 0;
-            }
-            long now = c.oomKills();
-            if (now > ooms && ooms >= 0) out.println(Json.write(event("oom", id, null)));
-            ooms = now;
+            if (stats == null) throw new KurmaException(Code.NOT_RUNNING, "container \"" + id + "\" is not running");
             out.println(Json.write(event("stats", id, stats.toJson())));
+            return 0;
+        }
+        try {
+            c.events(intervalMs, new EventPrinter());
+            return 0;
+        } catch (InterruptedException e) {
+            return 130;
+        }
+    }
+
+    /** One JSON line per event, flushed at once: an engine reads them as they come. */
+    private final class EventPrinter implements java.util.function.Predicate<kurma.runtime.ContainerEvent> {
+        @Override
+        public boolean test(kurma.runtime.ContainerEvent e) {
+            if (e instanceof kurma.runtime.ContainerEvent.Usage u) out.println(Json.write(event("stats", u.id(), u.stats().toJson())));
+            else out.println(Json.write(event("oom", e.id(), null)));
             out.flush();
-            if (once) return 0;
-            try {
-                Thread.sleep(intervalMs);
-            } catch (InterruptedException e) {
-                return 130;
-            }
+            return true;
         }
     }
 
