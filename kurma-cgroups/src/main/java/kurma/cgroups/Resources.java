@@ -187,7 +187,12 @@ public record Resources(Memory memory, Cpu cpu, Pids pids, BlockIO blockIO, List
                 List.copyOf(rdma), Collections.unmodifiableMap(unified));
     }
 
-    private static final BigDecimal U64_MINUS_ONE = new BigDecimal("18446744073709551615");
+    /** runc's unsigned -1, as the JSON reader gives a number beyond a long (a BigDecimal). */
+    private static boolean isU64MinusOne(Object v) {
+        // Compared as text: a BigDecimal constant here would initialise BigInteger (and the
+        // fork-join pool its parallel arithmetic brings in) on every create, ~45 ms interpreted.
+        return v instanceof BigDecimal d && d.signum() > 0 && d.scale() == 0 && d.toString().equals("18446744073709551615");
+    }
 
     private static Memory memory(Obj m) {
         if (m == null) return null;
@@ -195,7 +200,7 @@ public record Resources(Memory memory, Cpu cpu, Pids pids, BlockIO blockIO, List
         long reservation = m.integer("reservation", -1, Long.MAX_VALUE);
         long swap = m.integer("swap", -1, Long.MAX_VALUE);
         // runc's swappiness is unsigned: its "unset" is -1 as 64 bits, 18446744073709551615.
-        Long swappiness = U64_MINUS_ONE.equals(m.map.get("swappiness")) ? null : m.optInteger("swappiness", -1, 100);
+        Long swappiness = isU64MinusOne(m.map.get("swappiness")) ? null : m.optInteger("swappiness", -1, 100);
         if (swappiness != null && swappiness == -1) swappiness = null;
         m.optInteger("kernel", Long.MIN_VALUE, Long.MAX_VALUE);
         m.optInteger("kernelTCP", Long.MIN_VALUE, Long.MAX_VALUE);

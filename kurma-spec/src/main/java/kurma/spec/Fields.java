@@ -101,7 +101,16 @@ final class Fields {
         return new ConfigException(where + ": must be " + (below ? "at least " + min : "at most " + max) + ", got " + got);
     }
 
-    private static final BigDecimal U64_MAX = new BigDecimal("18446744073709551615");
+    /**
+     * The BigDecimal bounds, made only when a number too large for a long (the JSON reader's
+     * BigDecimal) comes along: as static fields of this class they cost every config read ~45 ms
+     * of class initialisation in the CLI's interpreted JVM (BigInteger, and the fork-join pool
+     * BigInteger's parallel arithmetic brings in).
+     */
+    private static final class Big {
+        static final BigDecimal U64_MAX = new BigDecimal("18446744073709551615");
+        static final BigDecimal LONG_MIN = BigDecimal.valueOf(Long.MIN_VALUE), LONG_MAX = BigDecimal.valueOf(Long.MAX_VALUE);
+    }
 
     /**
      * An unsigned 64-bit quantity (rlimits), or null when absent: 0 to 2^64-1, returned as the
@@ -110,8 +119,8 @@ final class Fields {
     Long unsigned(String key) {
         Object v = map.get(key);
         if (v instanceof BigDecimal d && isIntegral(d) && d.signum() > 0 && !fitsLong(d)) {
-            if (d.compareTo(U64_MAX) > 0) {
-                throw new ConfigException(path(key) + ": must be at most " + U64_MAX + ", got " + Quote.cut(d.toString()));
+            if (d.compareTo(Big.U64_MAX) > 0) {
+                throw new ConfigException(path(key) + ": must be at most " + Big.U64_MAX + ", got " + Quote.cut(d.toString()));
             }
             return d.toBigInteger().longValue();
         }
@@ -125,10 +134,8 @@ final class Fields {
 
     /** Whether an integral d is a long, decided without expanding it. */
     private static boolean fitsLong(BigDecimal d) {
-        return d.compareTo(LONG_MIN) >= 0 && d.compareTo(LONG_MAX) <= 0;
+        return d.compareTo(Big.LONG_MIN) >= 0 && d.compareTo(Big.LONG_MAX) <= 0;
     }
-
-    private static final BigDecimal LONG_MIN = BigDecimal.valueOf(Long.MIN_VALUE), LONG_MAX = BigDecimal.valueOf(Long.MAX_VALUE);
 
     static Long toLong(Object v, String where) {
         if (v == null) return null;
