@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -38,7 +37,6 @@ import org.junit.jupiter.api.Test;
  */
 class CrashSafeCreateTest extends ContainerTest {
     private static final int ROUNDS = 50;
-    private static final long HOST_ID = 200000, SIZE = 65536;
 
     /** One kind of config, and how long an uninterrupted create of it takes here. */
     private record Variant(String name, Path bundle, long createMillis) {}
@@ -263,22 +261,8 @@ class CrashSafeCreateTest extends ContainerTest {
         }
     }
 
-    /** A bundle with a user namespace: the rootfs belongs to the mapped range (as in UserNamespaceTest). */
+    /** A bundle with a user namespace (see TestEnv.userNamespaceBundle). */
     private Bundle userBundle() throws Exception {
-        for (Path p = env.tmp(); p != null && !p.toString().equals("/tmp"); p = p.getParent()) {
-            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
-        }
-        Bundle b = env.bundle().addNamespace("user").readonlyRoot(false);
-        Files.setPosixFilePermissions(b.dir(), PosixFilePermissions.fromString("rwxr-xr-x"));
-        Result chown = Proc.run(List.of("chown", "-R", HOST_ID + ":" + HOST_ID, b.rootfs().toString()), null, env.tmp(),
-                Duration.ofSeconds(30));
-        assertEquals(0, chown.exit(), () -> "chown\n" + chown);
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("containerID", 0L);
-        m.put("hostID", HOST_ID);
-        m.put("size", SIZE);
-        b.set("linux.uidMappings", new ArrayList<Object>(List.of(m)));
-        b.set("linux.gidMappings", new ArrayList<Object>(List.of(Json.copy(m))));
-        return b;
+        return env.userNamespaceBundle();
     }
 }

@@ -8,9 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 import kurma.tests.support.Bundle;
 import kurma.tests.support.ContainerTest;
@@ -21,29 +19,10 @@ import org.junit.jupiter.api.Test;
 
 /** A user namespace: root inside is an unprivileged uid outside. */
 class UserNamespaceTest extends ContainerTest {
-    private static final long HOST_ID = 200000, SIZE = 65536;
+    private static final long HOST_ID = TestEnv.USERNS_HOST_ID, SIZE = TestEnv.USERNS_SIZE;
 
-    private static List<Object> mapping() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("containerID", 0L);
-        m.put("hostID", HOST_ID);
-        m.put("size", SIZE);
-        return new ArrayList<Object>(List.of(m));
-    }
-
-    /** A bundle whose rootfs belongs to the mapped range, on a path the mapped root may walk. */
     private Bundle userBundle() throws Exception {
-        for (Path p = env.tmp(); p != null && !p.toString().equals("/tmp"); p = p.getParent()) {
-            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
-        }
-        Bundle b = env.bundle().addNamespace("user").readonlyRoot(false);
-        Files.setPosixFilePermissions(b.dir(), PosixFilePermissions.fromString("rwxr-xr-x"));
-        Result chown = Proc.run(List.of("chown", "-R", HOST_ID + ":" + HOST_ID, b.rootfs().toString()), null, env.tmp(),
-                Duration.ofSeconds(30));
-        assertEquals(0, chown.exit(), () -> "chown\n" + chown);
-        b.set("linux.uidMappings", mapping());
-        b.set("linux.gidMappings", mapping());
-        return b;
+        return env.userNamespaceBundle();
     }
 
     @Test

@@ -81,6 +81,36 @@ public final class TestEnv implements AutoCloseable {
         return b;
     }
 
+    /** The host ids a user-namespace bundle maps the container's 0..65535 to. */
+    public static final long USERNS_HOST_ID = 200000, USERNS_SIZE = 65536;
+
+    /**
+     * A bundle with a new user namespace whose root is host uid/gid {@link #USERNS_HOST_ID}: the
+     * rootfs chowned into the mapped range, on a path the mapped root may walk (as runc needs).
+     */
+    public Bundle userNamespaceBundle() throws IOException, InterruptedException {
+        for (Path p = tmp; p != null && !p.toString().equals("/tmp"); p = p.getParent()) {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        Bundle b = bundle().addNamespace("user").readonlyRoot(false);
+        Files.setPosixFilePermissions(b.dir(), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Result chown = Proc.run(List.of("chown", "-R", USERNS_HOST_ID + ":" + USERNS_HOST_ID, b.rootfs().toString()), null, tmp,
+                Duration.ofSeconds(30));
+        if (chown.exit() != 0) fail("chown\n" + chown);
+        b.set("linux.uidMappings", userNamespaceMapping());
+        b.set("linux.gidMappings", userNamespaceMapping());
+        return b;
+    }
+
+    /** [{containerID 0, hostID USERNS_HOST_ID, size USERNS_SIZE}], as config.json's id mappings. */
+    public static List<Object> userNamespaceMapping() {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("containerID", 0L);
+        m.put("hostID", USERNS_HOST_ID);
+        m.put("size", USERNS_SIZE);
+        return new ArrayList<Object>(List.of(m));
+    }
+
     // ---- running the runtime ----
 
     /** A runtime command line: {@code RUNTIME --root ROOT [global...] args...}. */
