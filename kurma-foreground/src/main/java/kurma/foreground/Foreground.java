@@ -32,7 +32,7 @@ public final class Foreground {
         try {
             Container c = rt.create(req.withSpec(spec).withForeground(true));
             try {
-                SignalForwarder.forwardTo(c.state().pid());
+                SignalForwarder.forwardTo(c.pid());
                 if (relay != null) startRelay(relay, in, out);
                 c.start(req.notifySocket());
                 int code = c.waitForExit();

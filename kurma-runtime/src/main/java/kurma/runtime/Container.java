@@ -48,6 +48,15 @@ public final class Container {
         return s.toState(ctx.status(s));
     }
 
+    /**
+     * The init's pid as this process sees it: for a handle from create, the one it made (no
+     * state to read back: a foreground command forwards signals to it before start); otherwise
+     * as the state records it. 0 while a create has not got that far.
+     */
+    public int pid() {
+        return created != null ? created.pid() : ctx.store().read(id).pid();
+    }
+
     /** Releases a created container's program. */
     public void start() {
         start(null);

@@ -140,7 +140,8 @@ final class Create {
         }
     }
 
-    private static String absolute(String path) {
+    /** A console socket path as stage2 gets it (it resolves nothing against our cwd). */
+    static String absolute(String path) {
         return path == null ? null : Path.of(path).toAbsolutePath().toString();
     }
 

@@ -41,7 +41,7 @@ final class Exec {
             try {
                 plan = PlanCompiler.compileExec(new PlanCompiler.ExecContext(process, s.pid(), namespaces,
                         s.cgroupDirPaths(), !req.detach(), Capabilities.lastCap(),
-                        Specs.seccomp(spec, store.root().resolve(".seccomp")), absolute(req.consoleSocket()),
+                        Specs.seccomp(spec, store.root().resolve(".seccomp")), Create.absolute(req.consoleSocket()),
                         s.hostMountId() != 0 ? s.rootfs() : null));
             } catch (ConfigException e) {
                 throw new KurmaException(Code.INVALID_CONFIG, "exec: " + e.getMessage(), e);
@@ -72,9 +72,5 @@ final class Exec {
             }
         }
         return out;
-    }
-
-    private static String absolute(String path) {
-        return path == null ? null : Path.of(path).toAbsolutePath().toString();
     }
 }

@@ -98,7 +98,8 @@ public final class RootPath {
      * but a directory; a missing path is neither (its mount point will be made as a directory).
      */
     public boolean isSymlinkOrNotDirectory(String rel) {
-        if (look(rel) != NOT_A_LINK) return look(rel) != MISSING;
+        String found = look(rel);
+        if (found != NOT_A_LINK) return found != MISSING;
         return !Files.isDirectory(rootfs.resolve(rel), LinkOption.NOFOLLOW_LINKS);
     }
 
